@@ -1,0 +1,237 @@
+"""``LinePlotsCallback``: one figure per metric, one line per phase, streamed in place."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from bokeh.layouts import gridplot
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+
+from .history import History
+from .metrics import to_float
+from .view import LiveView
+
+_PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
+                 "validation": "#1f77b4"}
+_TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
+_MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
+
+
+def best_mode(key: str) -> str:
+    """``"min"`` for losses and errors, ``"max"`` for anything else (accuracy, scores).
+
+    Example:
+        >>> best_mode("val_loss"), best_mode("acc")
+        ('min', 'max')
+    """
+    return "min" if any(w in key.lower() for w in _MIN_WORDS) else "max"
+
+
+class LinePlotsCallback(LiveView):
+    """Live line plots of epoch metrics: one figure per key, one line per phase.
+
+    Each update streams only the new rows (``ColumnDataSource.stream``) and pushes at most
+    every ``interval`` seconds, so its cost does not grow with the history. Per-batch values
+    (``on_batch_end``) are drawn as a thin line under the epoch line. Click a legend entry to
+    hide its series; hover shows exact values. A star on every figure marks the best epoch:
+    the best ``monitor`` value of the last phase (e.g. the lowest test loss). NaN and
+    infinities show as gaps.
+
+    Args:
+        epochs: fixes the x range to ``[0, epochs]``; otherwise it is taken from ``train_loop``
+            or grows as needed.
+        keys: the metrics to plot, one figure each.
+        phases: the phases to plot, one line each. When the callback is given to
+            ``train_loop`` before it is displayed, the loop's phases are used.
+        monitor: the key that decides the best epoch (default: the first key), judged on the last phase.
+        mode: ``"min"`` or ``"max"``: whether lower or higher ``monitor`` is better (default: by name).
+        steps_per_epoch: batches per epoch, to place per-batch points when the loader has no length.
+        width, height: of each figure, in pixels.
+        interval: the minimum time between two pushes, in seconds.
+
+    Example:
+        >>> cb = LinePlotsCallback(epochs=20)
+        >>> cb.on_epoch_end(0, "train", {"train": {"loss": [0.7], "acc": [0.8]}})
+        >>> cb.sources["train"].data["loss"]
+        [0.7]
+    """
+
+    def __init__(self, epochs: int | None = None, keys: Sequence[str] = ("loss", "acc"),
+                 phases: Sequence[str] = ("train", "test"), *, monitor: str | None = None, mode: str | None = None,
+                 steps_per_epoch: int | None = None, width: int = 350, height: int = 300,
+                 interval: float = 0.1) -> None:
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+            raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
+        self.keys = _names("keys", keys)
+        self.monitor = self.keys[0] if monitor is None else monitor
+        if self.monitor not in self.keys:
+            raise ValueError(f"monitor must be one of keys {list(self.keys)}, got {monitor!r}")
+        self.mode = best_mode(self.monitor) if mode is None else mode
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self._size = (width, height)
+        super().__init__(interval)
+        self._build(_names("phases", phases))
+
+    def _build(self, phases: tuple[str, ...]) -> None:
+        self.phases = phases
+        self.sources = {p: ColumnDataSource({"epoch": [], **{k: [] for k in self.keys}}, name=f"livetrain:line:{p}")
+                        for p in phases}
+        self.batch_sources = {p: ColumnDataSource({"x": [], **{k: [] for k in self.keys}},
+                                                  name=f"livetrain:batch:{p}") for p in phases}
+        self.best_source = ColumnDataSource({"epoch": [], **{k: [] for k in self.keys}}, name="livetrain:best")
+        self._x_range = Range1d(0, self.epochs or 1)
+        self._spans: list[Span] = []
+        self._figures = [self._figure(k) for k in self.keys]
+        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above")
+        self._rows = dict.fromkeys(phases, 0)
+        self._pending = {p: {"epoch": [], **{k: [] for k in self.keys}} for p in phases}
+        self._batch_pending = {p: {"x": [], **{k: [] for k in self.keys}} for p in phases}
+        self._batches_seen = dict.fromkeys(phases, 0)
+        self._batches_per_epoch: dict[str, int] = {}
+        self._best = math.nan
+        self._best_row: dict[str, list] | None = None
+
+    def _figure(self, key: str):
+        width, height = self._size
+        p = figure(title=_TITLES.get(key, key), width=width, height=height, x_range=self._x_range,
+                   x_axis_label="epoch", tools="pan,wheel_zoom,box_zoom,reset,save")
+        items, lines = [], []
+        for i, phase in enumerate(self.phases):
+            color = _PHASE_COLORS.get(phase, Category10_10[i % 10])
+            batch = p.line("x", key, source=self.batch_sources[phase], color=color, line_width=1, alpha=0.3)
+            line = p.line("epoch", key, source=self.sources[phase], color=color, line_width=3, name=phase)
+            lines.append(line)
+            items.append(LegendItem(label=phase, renderers=[line, batch]))
+        star = p.scatter("epoch", key, source=self.best_source, marker="star", size=14,
+                         color="gold", line_color="black")
+        items.append(LegendItem(label="best", renderers=[star]))
+        p.add_layout(Legend(items=items, click_policy="hide", location="top_right"))
+        p.add_tools(HoverTool(renderers=lines, tooltips=[("phase", "$name"), ("epoch", "@epoch"),
+                                                         (key, f"@{{{key}}}{{0.0000}}")]))
+        p.add_tools(HoverTool(renderers=[star], tooltips=[
+            ("best epoch", f"@epoch ({self.phases[-1]} {self.monitor})"), (key, f"@{{{key}}}{{0.0000}}")]))
+        span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
+        p.add_layout(span)
+        self._spans.append(span)
+        return p
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        phases = tuple(params.get("phases") or ())
+        if phases and phases != self.phases and not self._shown:
+            self._build(_names("phases", phases))
+        if self.epochs is None and params.get("epochs"):
+            with self._throttle.lock:
+                self._x_range.end = max(self._x_range.end, params["epochs"])
+
+    def on_train_begin(self, history: History) -> None:
+        for phase in self.phases:
+            if history.get(phase):
+                self._ingest(history.epochs(phase) - 1, phase, history)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        self._ingest(epoch, phase, history)
+        self._request()
+
+    def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
+        self._check_phase(phase)
+        row = [to_float(k, logs[k]) if k in logs else math.nan for k in self.keys]
+        with self._throttle.lock:
+            self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
+            pend = self._batch_pending[phase]
+            pend["x"].append(self._rows[phase] + self._fraction(batch, phase))
+            for k, v in zip(self.keys, row):
+                pend[k].append(v)
+        self._request()
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"
+        with self._throttle.lock:
+            x = max(self._rows.values(), default=0)
+            for fig, span in zip(self._figures, self._spans):
+                span.location = x
+                span.visible = True
+                fig.title.text = f"{fig.title.text} ({what} at epoch {x})"
+        super().on_exception(exception, history)
+
+    def _check_phase(self, phase: str) -> None:
+        if phase not in self._rows:
+            raise ValueError(f"{type(self).__name__} plots phases {list(self.phases)}, got phase {phase!r}; "
+                             f"pass phases=(...) to plot it")
+
+    def _fraction(self, batch: int, phase: str) -> float:
+        """Where batch ``batch`` sits within its epoch, in (0, 1]."""
+        n = ((self.params.get("steps") or {}).get(phase) or self.steps_per_epoch
+             or self._batches_per_epoch.get(phase))
+        if n:
+            return min((batch + 1) / n, 1.0)
+        return 1.0 - 1.0 / (batch + 2)  # length unknown: monotonic, stays inside the epoch
+
+    def _ingest(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        """Record every row of ``history[phase]`` not sent yet; the last one is ``epoch``."""
+        self._check_phase(phase)
+        series = history.get(phase) if isinstance(history, Mapping) else None
+        if not isinstance(series, Mapping):
+            raise TypeError(f"history must be a dict shaped history[phase][key] == [values]; "
+                            f"history[{phase!r}] is {type(series).__name__}")
+        present = [k for k in self.keys if k in series]
+        if not present:
+            raise KeyError(f"history[{phase!r}] has none of the plotted keys {list(self.keys)}; it has "
+                           f"{list(series)}. Pass keys=(...) to {type(self).__name__}")
+        total = max(len(series[k]) for k in present)
+        with self._throttle.lock:
+            start = self._rows[phase]
+            rows = [[to_float(k, series[k][i]) if k in series and i < len(series[k]) else math.nan
+                     for k in self.keys] for i in range(start, total)]
+            pend = self._pending[phase]
+            for offset, row in enumerate(rows):
+                x = epoch + 1 - (total - 1 - (start + offset))
+                pend["epoch"].append(x)
+                for k, v in zip(self.keys, row):
+                    pend[k].append(v)
+                if phase == self.phases[-1]:
+                    self._track_best(x, dict(zip(self.keys, row)))
+            self._rows[phase] = total
+            if self._batches_seen[phase]:
+                self._batches_per_epoch[phase] = self._batches_seen[phase]
+            self._batches_seen[phase] = 0
+
+    def _track_best(self, x: float, values: dict[str, float]) -> None:
+        v = values[self.monitor]
+        if not math.isfinite(v) or (math.isfinite(self._best) and (v >= self._best if self.mode == "min"
+                                                                    else v <= self._best)):
+            return
+        self._best = v
+        self._best_row = {"epoch": [x], **{k: [values[k]] for k in self.keys}}
+
+    def _apply(self) -> None:
+        for phase, pend in self._pending.items():
+            if pend["epoch"]:
+                self.sources[phase].stream(pend)
+                self._pending[phase] = {c: [] for c in pend}
+        for phase, pend in self._batch_pending.items():
+            if pend["x"]:
+                self.batch_sources[phase].stream(pend)
+                self._batch_pending[phase] = {c: [] for c in pend}
+        if self._best_row is not None:
+            self.best_source.stream(self._best_row, rollover=1)
+            self._best_row = None
+        last = max(self._rows.values(), default=0) + 1
+        if self.epochs is None and last > self._x_range.end:
+            self._x_range.end = 2 ** math.ceil(math.log2(last))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(epochs={self.epochs}, keys={list(self.keys)}, phases={list(self.phases)}, "
+                f"rows={self._rows})")
+
+
+def _names(what: str, names: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
+        raise TypeError(f"{what} must be a non-empty sequence of str, e.g. ('loss', 'acc'); got {names!r}")
+    return tuple(names)

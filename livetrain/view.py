@@ -1,0 +1,87 @@
+"""``LiveView``: the base of every live plot. One display, in-place throttled updates, and a guard."""
+from __future__ import annotations
+
+import warnings
+from bokeh.model import Model
+
+from .callback import Callback
+from .history import History
+from .notebook import NotebookPush, in_kernel
+from .throttle import Throttle
+
+
+class LiveView(Callback):
+    """A callback that owns a Bokeh layout (``self.graph``) and keeps one notebook output of it current.
+
+    Subclasses record new data under ``self._throttle.lock`` and call :meth:`_request`; the
+    throttle then calls :meth:`_apply` (move the recorded data into the Bokeh models, e.g. one
+    ``stream`` per source) and pushes once, at most every ``interval`` seconds. Train end and
+    exceptions push at once. A failing push is reported once and then skipped: training goes on.
+
+    Example:
+        >>> from livetrain import LinePlotsCallback
+        >>> cb = LinePlotsCallback(epochs=5)
+        >>> cb.on_epoch_end(0, "train", {"train": {"loss": [0.9], "acc": [0.6]}})
+        >>> cb.flush()
+    """
+
+    graph: Model
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self._throttle = Throttle(self._push, interval)
+        self._out: NotebookPush | None = NotebookPush() if in_kernel() else None
+        self._shown = False
+
+    def show(self) -> None:
+        """Display the plot in the current cell (again, if it was shown before)."""
+        with self._throttle.lock:
+            self._apply()
+            if self._out is not None:
+                self._out.show(self.graph)
+            self._shown = True
+
+    def _ipython_display_(self) -> None:
+        if self._out is None:
+            print(repr(self))
+        else:
+            self.show()
+
+    def flush(self) -> None:
+        """Push recorded data now instead of waiting for the throttle."""
+        self._throttle.flush()
+
+    @property
+    def pushes(self) -> int:
+        """How many times the plot was updated."""
+        return self._throttle.runs
+
+    def _request(self) -> None:
+        """Ask for an update; called by subclasses after recording data under the lock."""
+        if not self._shown:
+            self.show()
+        self._throttle.request()
+
+    def _apply(self) -> None:
+        """Move recorded data into the Bokeh models. Called with the lock held."""
+        raise NotImplementedError
+
+    def _push(self) -> None:
+        self._apply()
+        if self._out is None:
+            return
+        try:
+            self._out.push()
+        except Exception as exc:  # noqa: BLE001 - a broken frontend must not stop training
+            self._out = None
+            warnings.warn(f"livetrain: updating {type(self).__name__} failed ({type(exc).__name__}: {exc}); "
+                          f"the plot stops updating, the data is still recorded.", RuntimeWarning, stacklevel=2)
+
+    def on_train_begin(self, history: History) -> None:
+        if not self._shown:
+            self.show()
+
+    def on_train_end(self, history: History) -> None:
+        self._throttle.close()
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self._throttle.close()

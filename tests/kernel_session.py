@@ -1,0 +1,127 @@
+"""A real ipykernel driven over ZeroMQ, recording every IOPub message with its size on the wire."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+
+@dataclass
+class IOPubMessage:
+    """One IOPub message as the frontend receives it."""
+
+    msg_type: str
+    content: dict
+    buffers: list[bytes]
+    wire_bytes: int
+    parent_id: str
+
+    @property
+    def comm_text(self) -> str | None:
+        """The text payload of a comm message (Bokeh sends its PATCH-DOC parts as strings)."""
+        data = self.content.get("data")
+        return data if isinstance(data, str) else None
+
+
+@dataclass
+class Push:
+    """One ``push_notebook``: a PATCH-DOC's header, metadata and content, plus its buffers."""
+
+    messages: list[IOPubMessage] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict]:
+        return json.loads(self.messages[2].comm_text)["events"]
+
+    @property
+    def wire_bytes(self) -> int:
+        return sum(m.wire_bytes for m in self.messages)
+
+
+class KernelSession:
+    """Start a python3 kernel with ``BOKEH_RESOURCES=inline``; run code; return its IOPub traffic."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ, BOKEH_RESOURCES="inline", PYDEVD_DISABLE_FILE_VALIDATION="1")
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.session = self.kc.session
+
+    def _recv(self, timeout: float) -> IOPubMessage | None:
+        sock = self.kc.iopub_channel.socket
+        if not sock.poll(int(timeout * 1000)):
+            return None
+        frames = sock.recv_multipart(copy=True)
+        _, parts = self.session.feed_identities(frames)
+        msg = self.session.deserialize(parts, content=True)
+        return IOPubMessage(msg["msg_type"], msg["content"], [bytes(b) for b in msg.get("buffers", [])],
+                            sum(len(f) for f in frames), msg["parent_header"].get("msg_id", ""))
+
+    def run(self, code: str, timeout: float = 120, settle: float = 0.5) -> list[IOPubMessage]:
+        """Execute ``code``; return all IOPub messages until it is idle and ``settle`` s have passed quietly.
+
+        Raises ``RuntimeError`` with the traceback if the code raised.
+        """
+        msg_id = self.kc.execute(code)
+        out: list[IOPubMessage] = []
+        deadline = time.monotonic() + timeout
+        idle = False
+        while time.monotonic() < deadline:
+            msg = self._recv(settle if idle else 1.0)
+            if msg is None:
+                if idle:
+                    break
+                continue
+            if msg.msg_type == "status" and msg.parent_id == msg_id and msg.content["execution_state"] == "idle":
+                idle = True
+            out.append(msg)
+        else:
+            raise TimeoutError(f"kernel did not finish in {timeout}s")
+        errors = [m.content for m in out if m.msg_type == "error"]
+        if errors:
+            raise RuntimeError("\n".join(errors[0]["traceback"]))
+        return out
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def pushes(messages: list[IOPubMessage]) -> list[Push]:
+    """Group Bokeh comm messages into pushes: each starts with a PATCH-DOC header."""
+    out: list[Push] = []
+    for m in messages:
+        if m.msg_type != "comm_msg":
+            continue
+        text = m.comm_text
+        if text is not None and '"msgtype":"PATCH-DOC"' in text.replace(" ", ""):
+            out.append(Push())
+        if out:
+            out[-1].messages.append(m)
+    return out
+
+
+def outputs_after_first_display(messages: list[IOPubMessage]) -> list[str]:
+    """Types of the output messages that replace or add outputs after the plot's first display."""
+    kinds = [m.msg_type for m in messages]
+    first = kinds.index("display_data") if "display_data" in kinds else len(kinds)
+    displays = [i for i, m in enumerate(messages) if m.msg_type == "display_data"]
+    # show_doc publishes the plot as two consecutive display_data messages (div, then script)
+    tail = displays[displays.index(first) + 2:] if displays else []
+    return [messages[i].msg_type for i in tail] + [m.msg_type for m in messages[first:]
+                                                   if m.msg_type in ("clear_output", "update_display_data")]
+
+
+def comm_messages(messages: list[IOPubMessage]) -> list[IOPubMessage]:
+    return [m for m in messages if m.msg_type == "comm_msg"]
+
+
+def decode_json(text: str) -> Any:
+    return json.loads(text)
