@@ -127,7 +127,7 @@ class LinePlotsCallback(LiveView):
             self._build(_names("phases", phases))
         if self.epochs is None and params.get("epochs"):
             with self._throttle.lock:
-                self._x_range.end = max(self._x_range.end, params["epochs"])
+                self._x_range.end = params["epochs"]
 
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:
@@ -223,7 +223,7 @@ class LinePlotsCallback(LiveView):
             self.best_source.stream(self._best_row, rollover=1)
             self._best_row = None
         last = max(self._rows.values(), default=0) + 1
-        if self.epochs is None and last > self._x_range.end:
+        if not (self.epochs or self.params.get("epochs")) and last > self._x_range.end:
             self._x_range.end = 2 ** math.ceil(math.log2(last))
 
     def __repr__(self) -> str:

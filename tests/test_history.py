@@ -1,0 +1,71 @@
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+from livetrain import History
+
+
+def test_blog_shape_and_helpers():
+    h = History()
+    h.append("train", {"loss": 0.9, "acc": 0.5})
+    h.append("train", {"loss": 0.7, "acc": 0.6})
+    h.append("test", {"loss": 1.0})
+    assert h == {"train": {"loss": [0.9, 0.7], "acc": [0.5, 0.6]}, "test": {"loss": [1.0]}}
+    assert h.last("train", "acc") == 0.6
+    assert h.epochs("train") == 2 and h.epochs("test") == 1 and h.epochs("val") == 0
+
+
+def test_append_rejects_bad_input():
+    with pytest.raises(TypeError, match="phase must be a str"):
+        History().append(3, {"loss": 1.0})
+    with pytest.raises(TypeError, match="mapping of metric name"):
+        History().append("train", [1.0])
+
+
+def test_round_trip_keeps_nonfinite_arrays_and_tensors(tmp_path):
+    h = History()
+    h.append("train", {"loss": math.nan, "acc": math.inf, "counts": np.arange(3), "t": torch.tensor(2.5)})
+    h.append("train", {"loss": -math.inf, "acc": np.float32(0.25), "counts": [1, 2, 3], "t": 1})
+    path = h.save(tmp_path / "run" / "history.json")
+    text = path.read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    back = History.load(path)
+    assert isinstance(back, History)
+    assert math.isnan(back["train"]["loss"][0]) and back["train"]["loss"][1] == -math.inf
+    assert back["train"]["acc"] == [math.inf, 0.25]
+    assert back["train"]["counts"] == [[0, 1, 2], [1, 2, 3]]
+    assert back["train"]["t"] == [2.5, 1]
+
+
+def test_save_is_atomic_old_file_survives_a_failed_write(tmp_path):
+    path = tmp_path / "h.json"
+    History({"train": {"loss": [1.0]}}).save(path)
+    with pytest.raises(TypeError, match="cannot save a object"):
+        History({"train": {"loss": [object()]}}).save(path)
+    assert History.load(path) == {"train": {"loss": [1.0]}}
+    assert os.listdir(tmp_path) == ["h.json"]  # no temporary file left behind
+
+
+def test_load_plain_dict_and_reject_garbage(tmp_path):
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"train": {"loss": [1, 2]}}))
+    assert History.load(plain) == {"train": {"loss": [1, 2]}}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([1, 2]))
+    with pytest.raises(ValueError, match="expected a livetrain history"):
+        History.load(bad)
+
+
+values = st.one_of(st.floats(allow_nan=False), st.integers(-10**6, 10**6), st.just(math.inf), st.just(-math.inf))
+
+
+@given(st.dictionaries(st.sampled_from(["train", "test", "val"]),
+                       st.dictionaries(st.text(min_size=1, max_size=8), st.lists(values, max_size=5)), max_size=3))
+def test_round_trip_property(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("h") / "h.json"
+    assert History.load(History(data).save(path)) == data

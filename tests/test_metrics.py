@@ -1,0 +1,58 @@
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from livetrain.metrics import EpochMeans, batch_size, to_float, to_floats
+
+
+@pytest.mark.parametrize("value, expected", [
+    (1, 1.0), (0.5, 0.5), (True, 1.0), (np.float32(0.25), 0.25), (np.array(3.0), 3.0),
+    (np.int64(7), 7.0), (torch.tensor(0.5), 0.5), (torch.tensor(2.0, requires_grad=True) * 1, 2.0),
+    (float("nan"), math.nan),
+])
+def test_to_float_accepts_scalars(value, expected):
+    got = to_float("loss", value)
+    assert type(got) is float
+    assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("0.5", "str"), (None, "NoneType"), ([1.0], "list"), (np.zeros(3), "shape (3,)"),
+    (torch.zeros(2, 2), "shape (2, 2)"),
+])
+def test_to_float_rejects_non_scalars_naming_the_key(value, shown):
+    with pytest.raises(TypeError, match=rf"metric 'acc': expected a number or a 0-d array/tensor, got .*{re.escape(shown)}"):
+        to_float("acc", value)
+
+
+def test_to_floats_needs_a_mapping():
+    with pytest.raises(TypeError, match="expected a dict of metric name to number"):
+        to_floats([("loss", 1.0)])
+
+
+def test_epoch_means_are_weighted_by_batch_size():
+    m = EpochMeans()
+    m.add({"loss": 1.0, "acc": 1.0}, weight=30)
+    m.add({"loss": 4.0}, weight=10)
+    assert m.means() == {"loss": pytest.approx(1.75), "acc": 1.0}
+    m.add({"acc": 0.0}, weight=0)
+    assert m.means()["acc"] == 1.0
+    with pytest.raises(ValueError, match="batch weight"):
+        m.add({"loss": 1.0}, weight=-1)
+
+
+def test_epoch_means_nan_when_no_weight():
+    m = EpochMeans()
+    m.add({"loss": 2.0}, weight=0)
+    assert math.isnan(m.means()["loss"])
+
+
+@pytest.mark.parametrize("batch, n", [
+    ((np.zeros((32, 1, 8, 8)), np.zeros(32)), 32), ([torch.zeros(16, 3), torch.zeros(16)], 16),
+    ({"x": np.zeros((8, 2))}, 8), (np.zeros((5, 2)), 5), ([1.0, 2.0, 3.0], 3), (7, None), (np.float64(1), None),
+])
+def test_batch_size(batch, n):
+    assert batch_size(batch) == n
