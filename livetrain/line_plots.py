@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from bokeh.layouts import gridplot
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.models import CDSView, ColumnDataSource, CustomJSFilter, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -83,7 +83,6 @@ class LinePlotsCallback(LiveView):
                         for p in phases}
         self.batch_sources = {p: ColumnDataSource({"x": [], **{k: [] for k in self.keys}},
                                                   name=f"livetrain:batch:{p}") for p in phases}
-        self.best_source = ColumnDataSource({"epoch": [], **{k: [] for k in self.keys}}, name="livetrain:best")
         self._x_range = Range1d(0, self.epochs or 1)
         self._spans: list[Span] = []
         self._figures = [self._figure(k) for k in self.keys]
@@ -93,8 +92,7 @@ class LinePlotsCallback(LiveView):
         self._batch_pending = {p: {"x": [], **{k: [] for k in self.keys}} for p in phases}
         self._batches_seen = dict.fromkeys(phases, 0)
         self._batches_per_epoch: dict[str, int] = {}
-        self._best = math.nan
-        self._best_row: dict[str, list] | None = None
+        self.best: tuple[float, float] | None = None  # (epoch, monitor value) of the best epoch so far
 
     def _figure(self, key: str):
         width, height = self._size
@@ -107,10 +105,11 @@ class LinePlotsCallback(LiveView):
             line = p.line("epoch", key, source=self.sources[phase], color=color, line_width=3, name=phase)
             lines.append(line)
             items.append(LegendItem(label=phase, renderers=[line, batch]))
-        star = p.scatter("epoch", key, source=self.best_source, marker="star", size=14,
-                         color="gold", line_color="black")
+        star = p.scatter("epoch", key, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
+                         size=14, color="gold", line_color="black")
         items.append(LegendItem(label="best", renderers=[star]))
-        p.add_layout(Legend(items=items, click_policy="hide", location="top_right"))
+        corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
+        p.add_layout(Legend(items=items, click_policy="hide", location=corner))
         p.add_tools(HoverTool(renderers=lines, tooltips=[("phase", "$name"), ("epoch", "@epoch"),
                                                          (key, f"@{{{key}}}{{0.0000}}")]))
         p.add_tools(HoverTool(renderers=[star], tooltips=[
@@ -119,6 +118,16 @@ class LinePlotsCallback(LiveView):
         p.add_layout(span)
         self._spans.append(span)
         return p
+
+    def _best_view(self) -> CDSView:
+        """A view of the last phase's source that keeps its best row. It runs in the browser, so marking the
+        best epoch costs no bytes per update; :meth:`_track_best` applies the same rule in Python."""
+        better = "<" if self.mode == "min" else ">"
+        return CDSView(filter=CustomJSFilter(args={"key": self.monitor}, code=f"""
+            const y = source.data[key]; let best = -1;
+            for (let i = 0; i < y.length; i++)
+                if (Number.isFinite(y[i]) && (best < 0 || y[i] {better} y[best])) best = i;
+            return best < 0 ? [] : [best];"""))
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
@@ -196,19 +205,15 @@ class LinePlotsCallback(LiveView):
                 for k, v in zip(self.keys, row):
                     pend[k].append(v)
                 if phase == self.phases[-1]:
-                    self._track_best(x, dict(zip(self.keys, row)))
+                    self._track_best(x, row[self.keys.index(self.monitor)])
             self._rows[phase] = total
             if self._batches_seen[phase]:
                 self._batches_per_epoch[phase] = self._batches_seen[phase]
             self._batches_seen[phase] = 0
 
-    def _track_best(self, x: float, values: dict[str, float]) -> None:
-        v = values[self.monitor]
-        if not math.isfinite(v) or (math.isfinite(self._best) and (v >= self._best if self.mode == "min"
-                                                                    else v <= self._best)):
-            return
-        self._best = v
-        self._best_row = {"epoch": [x], **{k: [values[k]] for k in self.keys}}
+    def _track_best(self, x: float, v: float) -> None:
+        if math.isfinite(v) and (self.best is None or (v < self.best[1] if self.mode == "min" else v > self.best[1])):
+            self.best = (x, v)
 
     def _apply(self) -> None:
         for phase, pend in self._pending.items():
@@ -219,9 +224,6 @@ class LinePlotsCallback(LiveView):
             if pend["x"]:
                 self.batch_sources[phase].stream(pend)
                 self._batch_pending[phase] = {c: [] for c in pend}
-        if self._best_row is not None:
-            self.best_source.stream(self._best_row, rollover=1)
-            self._best_row = None
         last = max(self._rows.values(), default=0) + 1
         if not (self.epochs or self.params.get("epochs")) and last > self._x_range.end:
             self._x_range.end = 2 ** math.ceil(math.log2(last))

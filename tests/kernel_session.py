@@ -5,7 +5,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from jupyter_client.manager import KernelManager
 
@@ -19,6 +18,7 @@ class IOPubMessage:
     buffers: list[bytes]
     wire_bytes: int
     parent_id: str
+    sent_at: float
 
     @property
     def comm_text(self) -> str | None:
@@ -62,7 +62,8 @@ class KernelSession:
         _, parts = self.session.feed_identities(frames)
         msg = self.session.deserialize(parts, content=True)
         return IOPubMessage(msg["msg_type"], msg["content"], [bytes(b) for b in msg.get("buffers", [])],
-                            sum(len(f) for f in frames), msg["parent_header"].get("msg_id", ""))
+                            sum(len(f) for f in frames), msg["parent_header"].get("msg_id", ""),
+                            msg["header"]["date"].timestamp())
 
     def run(self, code: str, timeout: float = 120, settle: float = 0.5) -> list[IOPubMessage]:
         """Execute ``code``; return all IOPub messages until it is idle and ``settle`` s have passed quietly.
@@ -108,20 +109,23 @@ def pushes(messages: list[IOPubMessage]) -> list[Push]:
     return out
 
 
-def outputs_after_first_display(messages: list[IOPubMessage]) -> list[str]:
-    """Types of the output messages that replace or add outputs after the plot's first display."""
-    kinds = [m.msg_type for m in messages]
-    first = kinds.index("display_data") if "display_data" in kinds else len(kinds)
-    displays = [i for i, m in enumerate(messages) if m.msg_type == "display_data"]
-    # show_doc publishes the plot as two consecutive display_data messages (div, then script)
-    tail = displays[displays.index(first) + 2:] if displays else []
-    return [messages[i].msg_type for i in tail] + [m.msg_type for m in messages[first:]
-                                                   if m.msg_type in ("clear_output", "update_display_data")]
+def bokeh_displays(messages: list[IOPubMessage]) -> list[IOPubMessage]:
+    """The display messages that carry a Bokeh document (``show_doc``'s script), i.e. a new plot output."""
+    return [m for m in messages if m.msg_type in ("display_data", "update_display_data")
+            and "application/vnd.bokehjs_exec.v0+json" in m.content.get("data", {})]
 
 
-def comm_messages(messages: list[IOPubMessage]) -> list[IOPubMessage]:
-    return [m for m in messages if m.msg_type == "comm_msg"]
+def streamed_rows(all_pushes: list[Push], model_id: str) -> dict[str, list]:
+    """Concatenate every ``ColumnsStreamed`` event for ``model_id``: what the browser's source received."""
+    out: dict[str, list] = {}
+    for p in all_pushes:
+        for ev in p.events:
+            if ev["kind"] == "ColumnsStreamed" and ev["model"]["id"] == model_id:
+                for col, vals in ev["data"]["entries"]:
+                    out.setdefault(col, []).extend(vals)
+    return out
 
 
-def decode_json(text: str) -> Any:
-    return json.loads(text)
+def stdout(messages: list[IOPubMessage]) -> str:
+    """Everything the code printed to stdout."""
+    return "".join(m.content["text"] for m in messages if m.msg_type == "stream" and m.content["name"] == "stdout")

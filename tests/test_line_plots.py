@@ -66,7 +66,7 @@ def test_nan_and_inf_are_kept_as_gaps_and_skipped_for_best():
     cb.flush()
     loss = cb.sources["train"].data["loss"]
     assert loss[0] == 2.0 and math.isnan(loss[1]) and loss[2] == math.inf and loss[3] == 1.0
-    assert cb.best_source.data["epoch"] == [4] and cb.best_source.data["loss"] == [1.0]
+    assert cb.best == (4, 1.0)
 
 
 def test_best_epoch_is_the_best_monitor_value_of_the_last_phase():
@@ -75,7 +75,7 @@ def test_best_epoch_is_the_best_monitor_value_of_the_last_phase():
     cb.on_epoch_end(2, "train", h)
     cb.on_epoch_end(2, "test", h)
     cb.flush()
-    assert cb.best_source.data == {"epoch": [2], "loss": [1.0], "acc": [0.8]}
+    assert cb.best == (2, 0.8)
     with pytest.raises(ValueError, match="monitor must be one of keys"):
         LinePlotsCallback(monitor="f1")
     with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
