@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.livetrain-installed
+# pip's notes about the machine's unused extra index folders are noise
+PIP := $(BIN)/python -m pip install -q
+QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch first and pinned: an unpinned torch (or a package needing it) would pull GBs of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0 $(QUIET)
+	$(PIP) -e '.[dev]' $(QUIET)
+	touch $@
+
+demo: install
+	$(BIN)/python scripts/run_demo.py
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_updates.py
+
+clean:
+	rm -rf $(VENV) build notebooks/executed .pytest_cache .hypothesis

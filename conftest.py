@@ -1,0 +1,15 @@
+"""Under CI=true nothing may be skipped silently: a skip there is a failure."""
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must not happen: {report.longrepr}"

@@ -1,0 +1,188 @@
+"""A real Jupyter server (Lab 4, Notebook 7 or classic nbclassic) and headless Debian Chromium, driven by Playwright.
+
+Everything runs on 127.0.0.1 with a free port, fresh config directories and a process group
+this harness owns; it is stopped by PID, never by name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = os.environ.get("LIVETRAIN_CHROMIUM") or shutil.which("chromium") or ""
+CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = float(os.environ.get("LIVETRAIN_BROWSER_TIMEOUT", "90"))
+
+# The length of the newest BokehJS source with this name (-2: no BokehJS, -1: no such source).
+JS_LENGTH = """(name) => { const B = window.Bokeh; if (!B || !B.documents) return -2;
+  for (let i = B.documents.length - 1; i >= 0; i--) { const m = B.documents[i].get_model_by_name(name);
+    if (m) return m.get_length(); } return -1; }"""
+# Records every length the named source takes, from the moment it exists.
+JS_RECORD = """(name) => { window.__lengths = [];
+  const t = setInterval(() => { const B = window.Bokeh; if (!B || !B.documents) return;
+    for (const d of B.documents) { const m = d.get_model_by_name(name); if (!m) continue;
+      clearInterval(t); window.__lengths.push(m.get_length());
+      m.connect(m.streaming, () => window.__lengths.push(m.get_length()));
+      m.connect(m.properties.data.change, () => window.__lengths.push(m.get_length())); return; } }, 10); }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """``jupyter lab``, ``notebook`` or ``nbclassic`` from this environment, isolated in a temporary folder."""
+
+    def __init__(self, app: str, env: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.base = Path(tempfile.mkdtemp(prefix=f"livetrain-{app}-"))
+        self.root = self.base / "nb"
+        self.root.mkdir()
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.base / "server.log"
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+
+    def api(self, path: str, method: str = "GET"):
+        req = urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def start(self) -> None:
+        env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", **self.extra_env)
+        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                         ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "ws"),
+                         ("IPYTHONDIR", "ipython")]:
+            env[var] = str(self.base / sub)
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        settings = self.base / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+        cmd = [str(Path(sys.executable).parent / "jupyter"), self.app, "--no-browser", "--allow-root",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}"]
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+                                     start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter {self.app} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                self.api("/api/status")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"jupyter {self.app} did not answer in {TIMEOUT}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            pid = self.proc.pid
+            try:
+                self.api("/api/shutdown", method="POST")
+                self.proc.wait(timeout=15)
+            except Exception:  # noqa: BLE001 - fall through to signals
+                pass
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(pid, sig)  # the group this harness created, by PID
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            self._log.close()
+            self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    nb = {"nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+                       "language_info": {"name": "python"}},
+          "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": src} for i, src in enumerate(cells)]}
+    path.write_text(json.dumps(nb))
+
+
+def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_file: str = "done.txt") -> dict:
+    """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
+
+    The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
+    length, every length seen, and the console's comm problems.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not (CHROMIUM and os.path.exists(CHROMIUM)):
+        raise RuntimeError("chromium not found: install Debian's chromium package or set LIVETRAIN_CHROMIUM")
+    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline"})
+    profile = tempfile.mkdtemp(prefix="livetrain-chrome-")
+    console: list[str] = []
+    try:
+        server.start()
+        write_notebook(server.root / "check.ipynb", cells)
+        with sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
+                                                        args=CHROME_ARGS, viewport={"width": 1280, "height": 900})
+            try:
+                page = ctx.new_page()
+                page.set_default_timeout(TIMEOUT * 1000)
+                page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}"))
+                page.goto(server.url + {
+                    "lab": f"/lab/workspaces/lt{secrets.token_hex(4)}/tree/check.ipynb?reset&",
+                    "notebook": "/notebooks/check.ipynb?", "nbclassic": "/nbclassic/notebooks/check.ipynb?"}[app]
+                    + f"token={server.token}")
+                page.wait_for_selector(".cell" if app == "nbclassic" else ".jp-Notebook .jp-Cell")
+                deadline = time.monotonic() + TIMEOUT
+                while not any(s["path"].endswith("check.ipynb") and s["kernel"]["execution_state"] == "idle"
+                              for s in server.api("/api/sessions")):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("the kernel never became idle")
+                    time.sleep(0.2)
+                page.evaluate(JS_RECORD, source)
+                if app == "nbclassic":
+                    page.wait_for_function("() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
+                                           " && Jupyter.notebook.kernel.is_connected()")
+                    page.evaluate("() => Jupyter.notebook.execute_all_cells()")
+                else:
+                    page.click(".jp-Notebook")
+                    page.click(".lm-MenuBar-item:has-text('Run')")
+                    page.click(".lm-Menu-item:has-text('Run All Cells')")
+                done, deadline = server.root / done_file, time.monotonic() + TIMEOUT
+                while not done.exists() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {expected}", arg=source, timeout=10_000)
+                final = page.evaluate(JS_LENGTH, source)
+                lengths = page.evaluate("() => window.__lengths")
+            except Exception:
+                raise AssertionError(f"{app}: page had {page.evaluate(JS_LENGTH, source)} rows of {expected}; "
+                                     f"console: {console[-15:]}\nserver log:\n{server.log_tail()}") from None
+            finally:
+                ctx.close()
+    finally:
+        server.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+    return {"final": final, "lengths": lengths,
+            "comm_problems": [c for c in console if "comms not available" in c or "Exception opening new comm" in c]}
