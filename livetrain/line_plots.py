@@ -5,7 +5,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 from bokeh.layouts import gridplot
-from bokeh.models import CDSView, ColumnDataSource, CustomJSFilter, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.models import (CDSView, ColumnDataSource, CustomJSFilter, DataRange1d, HoverTool, Legend, LegendItem,
+                          Range1d, Span)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -34,7 +35,7 @@ class LinePlotsCallback(LiveView):
 
     Each update streams only the new rows (``ColumnDataSource.stream``) and pushes at most
     every ``interval`` seconds, so its cost does not grow with the history. Per-batch values
-    (``on_batch_end``) are drawn as a thin line under the epoch line. Click a legend entry to
+    (``on_batch_end``) of ``batch_phases`` are drawn as a thin line under the epoch line. Click a legend entry to
     hide its series; hover shows exact values. A star on every figure marks the best epoch:
     the best ``monitor`` value of the last phase (e.g. the lowest test loss). NaN and
     infinities show as gaps.
@@ -47,6 +48,8 @@ class LinePlotsCallback(LiveView):
             ``train_loop`` before it is displayed, the loop's phases are used.
         monitor: the key that decides the best epoch (default: the first key), judged on the last phase.
         mode: ``"min"`` or ``"max"``: whether lower or higher ``monitor`` is better (default: by name).
+        batch_phases: the phases whose per-batch values are drawn (default: the first phase, the
+            training one; evaluation batches all come from the end-of-epoch model).
         steps_per_epoch: batches per epoch, to place per-batch points when the loader has no length.
         width, height: of each figure, in pixels.
         interval: the minimum time between two pushes, in seconds.
@@ -60,7 +63,8 @@ class LinePlotsCallback(LiveView):
 
     def __init__(self, epochs: int | None = None, keys: Sequence[str] = ("loss", "acc"),
                  phases: Sequence[str] = ("train", "test"), *, monitor: str | None = None, mode: str | None = None,
-                 steps_per_epoch: int | None = None, width: int = 350, height: int = 300,
+                 batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
+                 width: int = 350, height: int = 300,
                  interval: float = 0.1) -> None:
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
             raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
@@ -73,20 +77,24 @@ class LinePlotsCallback(LiveView):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
+        self._batch_phases = None if batch_phases is None else _names("batch_phases", batch_phases)
         self._size = (width, height)
         super().__init__(interval)
         self._build(_names("phases", phases))
 
     def _build(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
+        self.batch_phases = self._batch_phases if self._batch_phases is not None else phases[:1]
         self.sources = {p: ColumnDataSource({"epoch": [], **{k: [] for k in self.keys}}, name=f"livetrain:line:{p}")
                         for p in phases}
         self.batch_sources = {p: ColumnDataSource({"x": [], **{k: [] for k in self.keys}},
                                                   name=f"livetrain:batch:{p}") for p in phases}
         self._x_range = Range1d(0, self.epochs or 1)
         self._spans: list[Span] = []
+        self._placeholders: list = []
         self._figures = [self._figure(k) for k in self.keys]
-        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above")
+        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
+                              toolbar_options={"logo": None})
         self._rows = dict.fromkeys(phases, 0)
         self._pending = {p: {"epoch": [], **{k: [] for k in self.keys}} for p in phases}
         self._batch_pending = {p: {"x": [], **{k: [] for k in self.keys}} for p in phases}
@@ -97,17 +105,24 @@ class LinePlotsCallback(LiveView):
     def _figure(self, key: str):
         width, height = self._size
         p = figure(title=_TITLES.get(key, key), width=width, height=height, x_range=self._x_range,
-                   x_axis_label="epoch", tools="pan,wheel_zoom,box_zoom,reset,save")
+                   y_range=DataRange1d(only_visible=True), x_axis_label="epoch", min_border_right=20,
+                   tools="pan,wheel_zoom,box_zoom,reset,save")
+        # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
+        # y range a start until the first data arrives, then it is hidden (see _apply).
+        self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
         items, lines = [], []
         for i, phase in enumerate(self.phases):
             color = _PHASE_COLORS.get(phase, Category10_10[i % 10])
-            batch = p.line("x", key, source=self.batch_sources[phase], color=color, line_width=1, alpha=0.3)
             line = p.line("epoch", key, source=self.sources[phase], color=color, line_width=3, name=phase)
+            renderers = [line]
+            if phase in self.batch_phases:
+                renderers.append(p.line("x", key, source=self.batch_sources[phase], color=color, line_width=1,
+                                        alpha=0.3))
             lines.append(line)
-            items.append(LegendItem(label=phase, renderers=[line, batch]))
+            items.append(LegendItem(label=phase, renderers=renderers))
         star = p.scatter("epoch", key, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
                          size=14, color="gold", line_color="black")
-        items.append(LegendItem(label="best", renderers=[star]))
+        items.append(LegendItem(label=f"best {self.phases[-1]} {self.monitor}", renderers=[star]))
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
         p.add_tools(HoverTool(renderers=lines, tooltips=[("phase", "$name"), ("epoch", "@epoch"),
@@ -150,6 +165,8 @@ class LinePlotsCallback(LiveView):
 
     def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
         self._check_phase(phase)
+        if phase not in self.batch_phases:
+            return
         row = [to_float(k, logs[k]) if k in logs else math.nan for k in self.keys]
         with self._throttle.lock:
             self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
@@ -224,6 +241,9 @@ class LinePlotsCallback(LiveView):
             if pend["x"]:
                 self.batch_sources[phase].stream(pend)
                 self._batch_pending[phase] = {c: [] for c in pend}
+        if self._placeholders[0].visible and any(s.data["epoch"] for s in self.sources.values()):
+            for placeholder in self._placeholders:
+                placeholder.visible = False
         last = max(self._rows.values(), default=0) + 1
         if not (self.epochs or self.params.get("epochs")) and last > self._x_range.end:
             self._x_range.end = 2 ** math.ceil(math.log2(last))

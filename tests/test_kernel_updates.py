@@ -50,8 +50,12 @@ for e in range(8):
     assert stdout(run).count("done") == 8  # the user's own output in the same cell stays
     ps = pushes(run)
     assert len(ps) >= 8
-    for p in ps:
-        assert {ev["kind"] for ev in p.events} == {"ColumnsStreamed"}
+    for i, p in enumerate(ps):
+        other = [ev for ev in p.events if ev["kind"] != "ColumnsStreamed"]
+        # only the first push also hides the empty plot's placeholder range, once per figure
+        assert other == ([{"kind": "ModelChanged", "model": ev["model"], "attr": "visible", "new": False}
+                          for ev in other] if i == 0 else [])
+        assert len(other) == (2 if i == 0 else 0)
     for phase in ("train", "test"):
         rows = streamed_rows(ps, ids[phase])
         assert rows["epoch"] == list(range(1, 9))  # every row exactly once: only new rows travel

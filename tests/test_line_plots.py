@@ -35,7 +35,7 @@ def test_layout_figures_lines_legend_hover_and_fixed_x_range():
         assert isinstance(fig.x_range, Range1d) and (fig.x_range.start, fig.x_range.end) == (0, 20)
         legend = fig.select_one(Legend)
         assert legend.click_policy == "hide"
-        assert [i.label.value for i in legend.items] == ["train", "test", "best"]
+        assert [i.label.value for i in legend.items] == ["train", "test", "best test loss"]
         assert fig.select(HoverTool)
     colors = {r.name: r.glyph.line_color for r in renderers(cb) if r.name in ("train", "test")}
     assert colors["train"] != colors["test"]
@@ -151,3 +151,22 @@ def test_x_range_grows_in_steps_when_epochs_unknown():
         cb.flush()
         ends.append(cb._x_range.end)
     assert ends == [2, 4, 4, 8, 8, 8, 8, 16, 16]
+
+
+def test_only_the_training_phase_draws_batch_points_by_default():
+    cb = LinePlotsCallback()
+    train_loop(lambda b, p: {"loss": 1.0, "acc": 0.5}, {"train": [[1], [2]], "test": [[3]]}, epochs=1,
+               callbacks=[cb], progress=False)
+    assert len(cb.batch_sources["train"].data["x"]) == 2 and cb.batch_sources["test"].data["x"] == []
+    both = LinePlotsCallback(batch_phases=("train", "test"))
+    both.on_batch_end(0, "test", {"loss": 1.0})
+    both.flush()
+    assert both.batch_sources["test"].data["loss"] == [1.0]
+
+
+def test_empty_plot_keeps_axes_until_data_arrives():
+    cb = LinePlotsCallback(phases=("train",))
+    assert all(p.visible for p in cb._placeholders)
+    cb.on_epoch_end(0, "train", epochs_history(1, ["train"]))
+    cb.flush()
+    assert not any(p.visible for p in cb._placeholders)

@@ -17,7 +17,7 @@ def same(a, b):
 class LinePlotsMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.cb = LinePlotsCallback(phases=PHASES, interval=60)  # only explicit flushes
+        self.cb = LinePlotsCallback(phases=PHASES, batch_phases=PHASES, interval=60)  # only explicit flushes
         self.history = {p: {"loss": [], "acc": []} for p in PHASES}
         self.batches = {p: [] for p in PHASES}
 
