@@ -51,10 +51,12 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     cbs.call("set_params", {"epochs": first + epochs, "phases": list(loaders), "steps": steps})
     cbs.call("on_train_begin", history)
     epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
+    # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
+    bars = {p: tqdm(desc=p, total=steps.get(p), leave=False, disable=not progress) for p in loaders}
     try:
         for epoch in epoch_bar:
             for phase, loader in loaders.items():
-                values = _run_phase(step, loader, epoch, phase, cbs, steps.get(phase), progress)
+                values = _run_phase(step, loader, epoch, phase, cbs, bars[phase])
                 history.append(phase, values)
                 if history_path is not None:
                     history.save(history_path)
@@ -71,33 +73,32 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         exc.add_note("livetrain: the history recorded so far is attached as exc.history")
         raise
     finally:
-        epoch_bar.close()
+        for bar in (*bars.values(), epoch_bar):
+            bar.close()
     cbs.call("on_train_end", history)
     return history
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
-               total: int | None, progress: bool) -> dict[str, float]:
+               bar: tqdm) -> dict[str, float]:
     """One phase of one epoch; returns its batch-size-weighted means."""
     cbs.call("on_epoch_begin", epoch, phase)
     means = EpochMeans()
-    bar = tqdm(loader, desc=phase, total=total, leave=False, disable=not progress)
-    try:
-        for i, batch in enumerate(bar):
-            out = step(batch, phase)
-            if not isinstance(out, Mapping):
-                raise TypeError(f"step(batch, {phase!r}) must return a dict of metrics, "
-                                f"got {type(out).__name__}: {out!r:.80}")
-            logs = dict(out)
-            size = logs.pop("batch_size", None)
-            weight = to_float("batch_size", size) if size is not None else (batch_size(batch) or 1)
-            logs = to_floats(logs)
-            means.add(logs, weight)
-            cbs.call("on_batch_end", i, phase, logs)
-            if progress:
-                bar.set_postfix(logs, refresh=False)
-    finally:
-        bar.close()
+    bar.reset(total=bar.total)
+    for i, batch in enumerate(loader):
+        out = step(batch, phase)
+        if not isinstance(out, Mapping):
+            raise TypeError(f"step(batch, {phase!r}) must return a dict of metrics, "
+                            f"got {type(out).__name__}: {out!r:.80}")
+        logs = dict(out)
+        size = logs.pop("batch_size", None)
+        weight = to_float("batch_size", size) if size is not None else (batch_size(batch) or 1)
+        logs = to_floats(logs)
+        means.add(logs, weight)
+        cbs.call("on_batch_end", i, phase, logs)
+        if not bar.disable:
+            bar.set_postfix(logs, refresh=False)
+            bar.update()
     return means.means()
 
 

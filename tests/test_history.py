@@ -49,6 +49,7 @@ def test_save_is_atomic_old_file_survives_a_failed_write(tmp_path):
         History({"train": {"loss": [object()]}}).save(path)
     assert History.load(path) == {"train": {"loss": [1.0]}}
     assert os.listdir(tmp_path) == ["h.json"]  # no temporary file left behind
+    assert path.stat().st_mode & 0o644 == 0o644  # readable like any other file, not private
 
 
 def test_load_plain_dict_and_reject_garbage(tmp_path):
