@@ -58,11 +58,12 @@ def load_mnist_loaders(root: str | os.PathLike = "data", batch_size: int = 64) -
 
     Raises :class:`DatasetUnavailable` if torchvision does not import or the download fails.
 
-    Example:
-        >>> try:
-        ...     loaders = load_mnist_loaders("data")
-        ... except DatasetUnavailable as exc:
-        ...     print("no MNIST here:", exc)  # doctest: +SKIP
+    Example (not run as a doctest: it downloads about 12 MB)::
+
+        try:
+            loaders = load_mnist_loaders("data")
+        except DatasetUnavailable as exc:
+            print("no MNIST here:", exc)
     """
     try:
         from torchvision import datasets, transforms
