@@ -5,14 +5,17 @@ import threading
 import time
 from collections.abc import Callable
 
+IDLE_EXIT = 5.0  # seconds without requests after which the helper thread ends
+
 
 class Throttle:
     """Coalesce calls to ``action`` so it runs at most once per ``interval`` seconds.
 
     :meth:`request` runs the action at once if the last run is at least ``interval`` ago;
-    otherwise it schedules one run (on a timer thread) for when the interval is up, so a
-    request is served within ``interval`` even if no other request follows. :meth:`flush`
-    runs it now. ``lock`` is held while the action runs; take it to change what the action reads.
+    otherwise a helper thread runs it when the interval is up, so a request is served within
+    ``interval`` even if no other request follows. :meth:`flush` runs it now. ``lock`` is held
+    while the action runs; take it to change what the action reads. The helper thread is
+    started on demand, reused while requests keep coming, and ends after ``IDLE_EXIT`` idle seconds.
 
     Example:
         >>> runs = []
@@ -29,21 +32,25 @@ class Throttle:
         self.interval = interval
         self.lock = threading.RLock()
         self.runs = 0
+        self._wake = threading.Condition(self.lock)
         self._next = 0.0
         self._pending = False
-        self._timer: threading.Timer | None = None
+        self._stop = False
+        self._helper: threading.Thread | None = None
 
     def request(self) -> None:
         """Ask for a run: now if the interval is up, else once at the end of the interval."""
         with self.lock:
-            self._pending = True
-            wait = self._next - time.monotonic()
-            if wait <= 0:
+            was_pending, self._pending = self._pending, True
+            if time.monotonic() >= self._next:
                 self._run()
-            elif self._timer is None:
-                self._timer = threading.Timer(wait, self._on_timer)
-                self._timer.daemon = True
-                self._timer.start()
+                return
+            self._stop = False  # a helper told to stop by close() keeps serving instead
+            if self._helper is None:
+                self._helper = threading.Thread(target=self._serve, name="livetrain-throttle", daemon=True)
+                self._helper.start()
+            elif not was_pending:
+                self._wake.notify()  # the helper is idle: give it the new deadline
 
     def flush(self) -> None:
         """Run now if a request is pending."""
@@ -52,23 +59,28 @@ class Throttle:
                 self._run()
 
     def close(self) -> None:
-        """Run any pending request now and stop the timer."""
-        self.flush()
+        """Run any pending request now and let the helper thread end."""
         with self.lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self.flush()
+            self._stop = True
+            self._wake.notify()
 
-    def _on_timer(self) -> None:
+    def _serve(self) -> None:
         with self.lock:
-            self._timer = None
-            if self._pending:
-                self._run()
+            try:
+                while not self._stop:
+                    if self._pending:
+                        wait = self._next - time.monotonic()
+                        if wait <= 0:
+                            self._run()
+                        else:
+                            self._wake.wait(wait)
+                    elif not self._wake.wait(IDLE_EXIT) and not self._pending:
+                        break
+            finally:
+                self._helper = None
 
     def _run(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         self._pending = False
         self._next = time.monotonic() + self.interval
         self.runs += 1

@@ -43,3 +43,25 @@ def test_flush_runs_only_when_pending():
 def test_rejects_negative_interval():
     with pytest.raises(ValueError, match="interval"):
         Throttle(lambda: None, interval=-1)
+
+
+def test_deferred_requests_reuse_one_helper_thread():
+    t = Throttle(lambda: None, interval=0.05)
+    t.request()
+    threads = set()
+    for _ in range(20):
+        t.request()               # deferred: served by the helper
+        threads.add(t._helper)
+        time.sleep(0.06)
+    t.close()
+    assert len(threads - {None}) == 1
+
+
+def test_a_request_right_after_close_is_still_served():
+    done = threading.Event()
+    t = Throttle(done.set, interval=0.1)
+    t.request(); t.request()
+    t.close()                     # flushes, and tells the helper to stop
+    done.clear()
+    t.request()                   # within the interval again: deferred
+    assert done.wait(1.0)
