@@ -10,6 +10,7 @@ from bokeh.models import (CDSView, ColumnDataSource, CustomJSFilter, DataRange1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
+from .columns import stream_columns
 from .history import History
 from .metrics import to_float
 from .view import LiveView
@@ -85,10 +86,10 @@ class LinePlotsCallback(LiveView):
     def _build(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         self.batch_phases = self._batch_phases if self._batch_phases is not None else phases[:1]
-        self.sources = {p: ColumnDataSource({"epoch": [], **{k: [] for k in self.keys}}, name=f"livetrain:line:{p}")
+        self.sources = {p: ColumnDataSource(stream_columns("epoch", *self.keys), name=f"livetrain:line:{p}")
                         for p in phases}
-        self.batch_sources = {p: ColumnDataSource({"x": [], **{k: [] for k in self.keys}},
-                                                  name=f"livetrain:batch:{p}") for p in phases}
+        self.batch_sources = {p: ColumnDataSource(stream_columns("x", *self.keys), name=f"livetrain:batch:{p}")
+                              for p in phases}
         self._x_range = Range1d(0, self.epochs or 1)
         self._spans: list[Span] = []
         self._placeholders: list = []
