@@ -126,10 +126,12 @@ class LinePlotsCallback(LiveView):
         items.append(LegendItem(label=f"best {self.phases[-1]} {self.monitor}", renderers=[star]))
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
-        p.add_tools(HoverTool(renderers=lines, tooltips=[("phase", "$name"), ("epoch", "@epoch"),
-                                                         (key, f"@{{{key}}}{{0.0000}}")]))
-        p.add_tools(HoverTool(renderers=[star], tooltips=[
-            ("best epoch", f"@epoch ({self.phases[-1]} {self.monitor})"), (key, f"@{{{key}}}{{0.0000}}")]))
+        value = f"@{{{key}}}{{%.6g}}"  # six significant digits: small losses stay readable
+        formatters = {f"@{{{key}}}": "printf"}
+        p.add_tools(HoverTool(renderers=lines, formatters=formatters,
+                              tooltips=[("phase", "$name"), ("epoch", "@epoch"), (key, value)]))
+        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[
+            ("best epoch", f"@epoch ({self.phases[-1]} {self.monitor})"), (key, value)]))
         span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
         p.add_layout(span)
         self._spans.append(span)
