@@ -31,7 +31,6 @@ class Throttle:
         self.action = action
         self.interval = interval
         self.lock = threading.RLock()
-        self.runs = 0
         self._wake = threading.Condition(self.lock)
         self._next = 0.0
         self._pending = False
@@ -83,5 +82,4 @@ class Throttle:
     def _run(self) -> None:
         self._pending = False
         self._next = time.monotonic() + self.interval
-        self.runs += 1
         self.action()

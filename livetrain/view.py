@@ -50,11 +50,6 @@ class LiveView(Callback):
         """Push recorded data now instead of waiting for the throttle."""
         self._throttle.flush()
 
-    @property
-    def pushes(self) -> int:
-        """How many times the plot was updated."""
-        return self._throttle.runs
-
     def _request(self) -> None:
         """Ask for an update; called by subclasses after recording data under the lock."""
         if not self._shown:
