@@ -150,7 +150,7 @@ class LinePlotsCallback(LiveView):
     def set_params(self, params: dict) -> None:
         super().set_params(params)
         phases = tuple(params.get("phases") or ())
-        if phases and phases != self.phases and not self._shown:
+        if phases and phases != self.phases and not self.displayed:
             self._build(_names("phases", phases))
         if self.epochs is None and params.get("epochs"):
             with self._throttle.lock:

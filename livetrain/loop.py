@@ -10,20 +10,22 @@ from tqdm.auto import tqdm
 
 from .callback import Callback, CallbackList
 from .history import History
-from .metrics import EpochMeans, batch_size, to_float, to_floats
+from .metrics import EpochReducer, batch_size, to_float
 
 Step = Callable[[Any, str], Mapping[str, Any]]
 
 
 def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
                callbacks: Iterable[Callback] = (), *, history: History | None = None,
-               history_path: str | os.PathLike | None = None, progress: bool = True) -> History:
+               history_path: str | os.PathLike | None = None, reduce: Mapping[str, str] | None = None,
+               progress: bool = True) -> History:
     """Run ``epochs`` epochs; in each, every phase of ``loaders`` in order, calling ``step`` per batch.
 
     ``step(batch, phase)`` trains or evaluates on one batch and returns its metrics: Python
     numbers, or numpy, torch or JAX 0-d values. An epoch's value is the mean over its batches,
     weighted by batch size: the ``batch_size`` entry of the result if there is one, else the
-    length of the batch's first item. Pass ``history`` to resume: epochs continue from it.
+    length of the batch's first item. ``reduce`` names other reductions for some metrics:
+    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images). Pass ``history`` to resume: epochs continue from it.
     With ``history_path``, the history is saved there (atomically) after every phase.
 
     A ``KeyboardInterrupt`` ends the run cleanly: callbacks get ``on_exception`` and the
@@ -45,6 +47,7 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     history = History() if history is None else history
+    EpochReducer(reduce)  # bad reductions fail here, before any training
     cbs = CallbackList(callbacks)
     first = max((history.epochs(p) for p in loaders), default=0)
     steps = {p: len(ld) for p, ld in loaders.items() if hasattr(ld, "__len__")}
@@ -56,12 +59,13 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     try:
         for epoch in epoch_bar:
             for phase, loader in loaders.items():
-                values = _run_phase(step, loader, epoch, phase, cbs, bars[phase])
+                values = _run_phase(step, loader, epoch, phase, cbs, bars[phase], reduce)
                 history.append(phase, values)
                 if history_path is not None:
                     history.save(history_path)
                 cbs.call("on_epoch_end", epoch, phase, history)
-                epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items()}, refresh=False)
+                epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
+                                      refresh=False)
     except KeyboardInterrupt as exc:
         _stop(exc, cbs, history, history_path)
         print(f"livetrain: interrupted; returning the history of {max(map(history.epochs, history), default=0)} "
@@ -80,10 +84,10 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
-               bar: tqdm) -> dict[str, float]:
-    """One phase of one epoch; returns its batch-size-weighted means."""
+               bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any]:
+    """One phase of one epoch; returns its reduced metrics."""
     cbs.call("on_epoch_begin", epoch, phase)
-    means = EpochMeans()
+    reducer = EpochReducer(reduce)
     bar.reset(total=bar.total)
     for i, batch in enumerate(loader):
         out = step(batch, phase)
@@ -93,13 +97,12 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
         logs = dict(out)
         size = logs.pop("batch_size", None)
         weight = to_float("batch_size", size) if size is not None else (batch_size(batch) or 1)
-        logs = to_floats(logs)
-        means.add(logs, weight)
+        logs = reducer.add(logs, weight)
         cbs.call("on_batch_end", i, phase, logs)
         if not bar.disable:
             bar.set_postfix(logs, refresh=False)
             bar.update()
-    return means.means()
+    return reducer.result()
 
 
 def _stop(exc: BaseException, cbs: CallbackList, history: History,

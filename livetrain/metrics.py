@@ -1,9 +1,13 @@
-"""Scalar metrics: conversion of step outputs to floats, and batch-size-weighted epoch means."""
+"""Step outputs: conversion to floats or arrays, and their reduction over an epoch."""
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "first", "last")
 
 
 def to_float(key: str, value: Any) -> float:
@@ -27,18 +31,6 @@ def to_float(key: str, value: Any) -> float:
     shape = getattr(value, "shape", None)
     got = f"{type(value).__name__} with shape {tuple(shape)}" if shape is not None else f"{type(value).__name__} {value!r:.60}"
     raise TypeError(f"metric {key!r}: expected a number or a 0-d array/tensor, got {got}")
-
-
-def to_floats(values: Mapping[str, Any]) -> dict[str, float]:
-    """Every value of ``values`` through :func:`to_float`.
-
-    Example:
-        >>> to_floats({"loss": 1, "acc": 0.5})
-        {'loss': 1.0, 'acc': 0.5}
-    """
-    if not isinstance(values, Mapping):
-        raise TypeError(f"expected a dict of metric name to number, got {type(values).__name__}: {values!r:.80}")
-    return {k: to_float(k, v) for k, v in values.items()}
 
 
 class EpochMeans:
@@ -66,6 +58,61 @@ class EpochMeans:
     def means(self) -> dict[str, float]:
         """The weighted mean of each key seen so far (NaN where the total weight is 0)."""
         return {k: (s / self._weights[k] if self._weights[k] else math.nan) for k, s in self._sums.items()}
+
+
+def to_array(key: str, value: Any) -> np.ndarray:
+    """``value`` as a numpy array: numpy, torch (detached, on the CPU) or anything ``np.asarray`` takes.
+
+    Example:
+        >>> to_array("counts", [1, 2]).tolist()
+        [1, 2]
+    """
+    if hasattr(value, "detach"):  # torch, without importing it
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"metric {key!r}: expected an array, a tensor or a list of numbers, "
+                        f"got {type(value).__name__}") from exc
+
+
+class EpochReducer:
+    """Reduces each metric over an epoch's batches: ``"mean"`` (weighted by batch size, the
+    default, for scalars), ``"sum"`` (element-wise, e.g. per-class counts), or the ``"first"`` or
+    ``"last"`` batch's value (e.g. sample images).
+
+    Example:
+        >>> r = EpochReducer({"counts": "sum"})
+        >>> r.add({"loss": 1.0, "counts": [1, 0]}, weight=2)
+        {'loss': 1.0}
+        >>> _ = r.add({"loss": 4.0, "counts": [0, 3]}, weight=1)
+        >>> out = r.result(); out["loss"], out["counts"].tolist()
+        (2.0, [1, 3])
+    """
+
+    def __init__(self, reduce: Mapping[str, str] | None = None) -> None:
+        self.reduce = dict(reduce or {})
+        bad = {k: how for k, how in self.reduce.items() if how not in REDUCTIONS}
+        if bad:
+            raise ValueError(f"reduce must map metric names to one of {REDUCTIONS}, got {bad}")
+        self._means = EpochMeans()
+        self._other: dict[str, np.ndarray] = {}
+
+    def add(self, values: Mapping[str, Any], weight: float = 1.0) -> dict[str, float]:
+        """Add one batch; returns its ``"mean"``-reduced metrics as floats (the batch's logs)."""
+        means = {k: to_float(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
+        self._means.add(means, weight)
+        for k, v in values.items():
+            how = self.reduce.get(k, "mean")
+            if how == "sum":
+                self._other[k] = self._other[k] + to_array(k, v) if k in self._other else to_array(k, v).copy()
+            elif how == "last" or (how == "first" and k not in self._other):
+                self._other[k] = to_array(k, v)
+        return means
+
+    def result(self) -> dict[str, Any]:
+        """The epoch's value of every metric seen."""
+        return self._means.means() | self._other
 
 
 def batch_size(batch: Any) -> int | None:

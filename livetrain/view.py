@@ -17,6 +17,7 @@ class LiveView(Callback):
     throttle then calls :meth:`_apply` (move the recorded data into the Bokeh models, e.g. one
     ``stream`` per source) and pushes once, at most every ``interval`` seconds. Train end and
     exceptions push at once. A failing push is reported once and then skipped: training goes on.
+    Inside a :class:`~livetrain.Dashboard`, a view shares the dashboard's throttle and output.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -31,17 +32,30 @@ class LiveView(Callback):
         self._throttle = Throttle(self._push, interval)
         self._out: NotebookPush | None = NotebookPush() if in_kernel() else None
         self._shown = False
+        self._host: LiveView = self
+
+    def _attach(self, host: LiveView) -> None:
+        """Hand display and pushes over to ``host``, whose ``_apply`` calls this view's."""
+        self._host, self._throttle, self._out = host, host._throttle, None
 
     def show(self) -> None:
         """Display the plot in the current cell (again, if it was shown before)."""
+        if self._host is not self:
+            self._host.show()
+            return
         with self._throttle.lock:
             self._apply()
             if self._out is not None:
                 self._out.show(self.graph)
             self._shown = True
 
+    @property
+    def displayed(self) -> bool:
+        """Whether the plot (or the dashboard holding it) has been shown in a cell."""
+        return self._host._shown
+
     def _ipython_display_(self) -> None:
-        if self._out is None:
+        if self._host._out is None:
             print(repr(self))
         else:
             self.show()
@@ -52,7 +66,7 @@ class LiveView(Callback):
 
     def _request(self) -> None:
         """Ask for an update; called by subclasses after recording data under the lock."""
-        if not self._shown:
+        if not self.displayed:
             self.show()
         self._throttle.request()
 
@@ -72,7 +86,7 @@ class LiveView(Callback):
                           f"the plot stops updating, the data is still recorded.", RuntimeWarning, stacklevel=2)
 
     def on_train_begin(self, history: History) -> None:
-        if not self._shown:
+        if not self.displayed:
             self.show()
 
     def on_train_end(self, history: History) -> None:

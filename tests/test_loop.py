@@ -144,3 +144,16 @@ def test_progress_bars_show_epochs_batches_and_metrics(capsys):
     train_loop(mean_step, {"train": [[1.0]] * 3}, epochs=2)
     err = capsys.readouterr().err
     assert "epoch" in err and "2/2" in err and "train_loss=1" in err
+
+
+def test_per_class_counts_are_summed_and_images_kept_with_reduce():
+    def step(batch, phase):
+        x = np.asarray(batch)
+        return {"loss": x.mean(), "counts": np.bincount(x.astype(int), minlength=3), "sample": x[:1]}
+
+    h = train_loop(step, {"train": [[0.0, 1.0], [1.0, 2.0]]}, epochs=2, reduce={"counts": "sum", "sample": "first"},
+                   progress=False)
+    assert [c.tolist() for c in h["train"]["counts"]] == [[1, 2, 1]] * 2
+    assert [s.tolist() for s in h["train"]["sample"]] == [[0.0]] * 2
+    with pytest.raises(ValueError, match="reduce must map"):
+        train_loop(step, {"train": [[0.0]]}, epochs=1, reduce={"counts": "median"}, progress=False)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from livetrain.metrics import EpochMeans, batch_size, to_float, to_floats
+from livetrain.metrics import EpochMeans, EpochReducer, batch_size, to_float
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -26,11 +26,6 @@ def test_to_float_accepts_scalars(value, expected):
 def test_to_float_rejects_non_scalars_naming_the_key(value, shown):
     with pytest.raises(TypeError, match=rf"metric 'acc': expected a number or a 0-d array/tensor, got .*{re.escape(shown)}"):
         to_float("acc", value)
-
-
-def test_to_floats_needs_a_mapping():
-    with pytest.raises(TypeError, match="expected a dict of metric name to number"):
-        to_floats([("loss", 1.0)])
 
 
 def test_epoch_means_are_weighted_by_batch_size():
@@ -56,3 +51,21 @@ def test_epoch_means_nan_when_no_weight():
 ])
 def test_batch_size(batch, n):
     assert batch_size(batch) == n
+
+
+def test_epoch_reducer_sums_arrays_and_keeps_first_or_last():
+    r = EpochReducer({"counts": "sum", "image": "first", "seen": "last"})
+    logs = r.add({"loss": torch.tensor(1.0), "counts": torch.tensor([1, 0]), "image": np.zeros((2, 2)),
+                  "seen": np.array([1])}, weight=3)
+    assert logs == {"loss": 1.0}  # a batch's logs hold the averaged scalars
+    r.add({"loss": 3.0, "counts": np.array([2, 5]), "image": np.ones((2, 2)), "seen": [2]}, weight=1)
+    out = r.result()
+    assert out["loss"] == 1.5 and out["counts"].tolist() == [3, 5]
+    assert out["image"].sum() == 0 and out["seen"].tolist() == [2]
+
+
+def test_epoch_reducer_rejects_unknown_reductions_and_non_scalar_means():
+    with pytest.raises(ValueError, match="reduce must map metric names to one of"):
+        EpochReducer({"counts": "total"})
+    with pytest.raises(TypeError, match="metric 'counts': expected a number"):
+        EpochReducer().add({"counts": np.array([1, 2])})
