@@ -8,6 +8,7 @@ Example:
     >>> h["test"]["acc"]
     [0.5, 0.5]
 """
+from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
 from .callback import Callback, CallbackDisabledWarning, CallbackList
 from .history import History
 from .line_plots import LinePlotsCallback
@@ -15,5 +16,5 @@ from .loop import train_loop
 from .view import LiveView
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "History", "LinePlotsCallback", "LiveView",
-           "train_loop", "__version__"]
+__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "HBarPlotsCallback", "History", "LinePlotsCallback",
+           "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]

@@ -1,0 +1,167 @@
+"""``VBarPlotsCallback`` and ``HBarPlotsCallback``: one value per category and phase, bars patched in place."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from bokeh.layouts import gridplot
+from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, Legend, LegendItem, Range1d
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+
+from .history import History
+from .line_plots import _names
+from .metrics import to_array
+from .view import LiveView
+
+_KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
+
+
+class _BarPlotsCallback(LiveView):
+    """Bars of per-category values, one figure per phase. Subclasses set the orientation."""
+
+    vertical: ClassVar[bool]
+    colors: ClassVar[Mapping[str, str]] = _KEY_COLORS
+
+    def __init__(self, categories: int | Sequence[str] = 10, keys: Sequence[str] = ("corrects", "counts"),
+                 phases: Sequence[str] = ("train", "test"), *, value_range: tuple[float, float] | None = None,
+                 title: str = "Category-wise correctness ({phase})", width: int = 350, height: int = 300,
+                 interval: float = 0.1) -> None:
+        if isinstance(categories, int) and not isinstance(categories, bool) and categories >= 1:
+            self.categories = [str(i) for i in range(categories)]
+        elif isinstance(categories, Sequence) and not isinstance(categories, str) and categories:
+            self.categories = [str(c) for c in categories]
+        else:
+            raise ValueError(f"categories must be a count >= 1 or a list of labels, got {categories!r}")
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError(f"category labels must be unique, got {self.categories}")
+        if value_range is not None and (len(value_range) != 2 or not value_range[0] < value_range[1]):
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+        self.keys = _names("keys", keys)
+        self.value_range = value_range
+        self.title = title
+        self._size = (width, height)
+        super().__init__(interval)
+        self._build(_names("phases", phases))
+
+    def _build(self, phases: tuple[str, ...]) -> None:
+        self.phases = phases
+        zeros = [0.0] * len(self.categories)
+        self.sources = {p: ColumnDataSource({"category": list(self.categories), **{k: list(zeros) for k in self.keys}},
+                                            name=f"livetrain:{'vbar' if self.vertical else 'hbar'}:{p}")
+                        for p in phases}
+        self._figures = [self._figure(p) for p in phases]
+        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
+                              toolbar_options={"logo": None})
+        self._pending: dict[str, dict[str, list[float]]] = {}
+
+    def _figure(self, phase: str):
+        width, height = self._size
+        factors = FactorRange(*self.categories)
+        values = Range1d(*self.value_range) if self.value_range else DataRange1d(start=0)
+        x_range, y_range = (factors, values) if self.vertical else (values, factors)
+        p = figure(title=self.title.format(phase=phase), width=width, height=height, x_range=x_range,
+                   y_range=y_range, tools="pan,wheel_zoom,box_zoom,reset,save")
+        items, glyphs = [], []
+        for i, key in enumerate(self.keys):
+            color = self.colors.get(key, Category10_10[i % 10])
+            bar = (p.vbar(x="category", top=key, width=0.8, source=self.sources[phase], color=color, alpha=0.5)
+                   if self.vertical else
+                   p.hbar(y="category", right=key, height=0.8, source=self.sources[phase], color=color, alpha=0.5))
+            glyphs.append(bar)
+            items.append(LegendItem(label=key, renderers=[bar]))
+        p.add_layout(Legend(items=items, click_policy="hide", orientation="horizontal", border_line_alpha=0,
+                            padding=0, margin=4), "above")  # bars fill the frame: keep the legend out of it
+        p.add_tools(HoverTool(renderers=glyphs, formatters={f"@{{{k}}}": "printf" for k in self.keys},
+                              tooltips=[("category", "@category"), *[(k, f"@{{{k}}}{{%.6g}}") for k in self.keys]]))
+        (p.xgrid if self.vertical else p.ygrid).grid_line_color = None
+        return p
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        phases = tuple(params.get("phases") or ())
+        if phases and phases != self.phases and not self.displayed:
+            self._build(_names("phases", phases))
+
+    def on_train_begin(self, history: History) -> None:
+        for phase in self.phases:
+            if any(history.get(phase, {}).get(k) for k in self.keys):
+                self._record(phase, history)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        self._record(phase, history)
+        self._request()
+
+    def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        """Take the latest per-category values of every key for ``phase``."""
+        if phase not in self.sources:
+            raise ValueError(f"{type(self).__name__} plots phases {list(self.phases)}, got phase {phase!r}; "
+                             f"pass phases=(...) to plot it")
+        series = history.get(phase) if isinstance(history, Mapping) else None
+        if not isinstance(series, Mapping):
+            raise TypeError(f"history must be a dict shaped history[phase][key] == [values]; "
+                            f"history[{phase!r}] is {type(series).__name__}")
+        missing = [k for k in self.keys if not series.get(k)]
+        if missing:
+            raise KeyError(f"history[{phase!r}] has no values for {missing}; it has {list(series)}. "
+                           f"Pass keys=(...) to {type(self).__name__}")
+        values = {k: self._values(k, series[k][-1]) for k in self.keys}
+        with self._throttle.lock:
+            self._pending[phase] = values
+
+    def _values(self, key: str, latest: Any) -> list[float]:
+        arr = to_array(key, latest)
+        n = len(self.categories)
+        if arr.shape != (n,) or arr.dtype.kind not in "biuf":
+            raise ValueError(f"{key!r}: expected {n} numbers, one per category, got "
+                             f"{arr.dtype} values of shape {arr.shape}")
+        return [v if math.isfinite(v) else math.nan for v in arr.astype(float).tolist()]
+
+    def _apply(self) -> None:
+        n = len(self.categories)
+        for phase, values in self._pending.items():
+            self.sources[phase].patch({k: [(slice(0, n), v)] for k, v in values.items()})
+        self._pending = {}
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(categories={len(self.categories)}, keys={list(self.keys)}, "
+                f"phases={list(self.phases)})")
+
+
+class VBarPlotsCallback(_BarPlotsCallback):
+    """Live vertical bars: per phase, one bar per category for each key (the blog's ``corrects`` vs ``counts``).
+
+    ``history[phase][key][-1]`` holds one number per category (a list, array or tensor).
+    An update patches only the bar heights, so it costs the same at any epoch.
+
+    Args:
+        categories: their number (labelled ``0..n-1``) or their labels.
+        keys: the per-category series, drawn over one another (alpha 0.5).
+        phases: one figure each; ``train_loop``'s phases replace them before the plot is shown.
+        value_range: fixed ``(low, high)`` for the values; automatic from 0 when ``None``.
+        title: per figure, formatted with ``phase``.
+
+    Example:
+        >>> cb = VBarPlotsCallback(categories=3)
+        >>> cb.on_epoch_end(0, "train", {"train": {"corrects": [[1, 2, 3]], "counts": [[2, 2, 4]]}})
+        >>> cb.flush(); cb.sources["train"].data["corrects"]
+        [1.0, 2.0, 3.0]
+    """
+
+    vertical = True
+
+
+class HBarPlotsCallback(_BarPlotsCallback):
+    """Live horizontal bars: like :class:`VBarPlotsCallback`, with categories on the y axis.
+
+    Example:
+        >>> cb = HBarPlotsCallback(categories=["cat", "dog"], phases=("test",))
+        >>> cb.on_epoch_end(0, "test", {"test": {"corrects": [[3, 4]], "counts": [[5, 5]]}})
+        >>> cb.flush(); cb.sources["test"].data["counts"]
+        [5.0, 5.0]
+    """
+
+    vertical = False
+    colors = {"corrects": "#1f77b4", "counts": "#2ca02c"}
