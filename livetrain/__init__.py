@@ -10,11 +10,12 @@ Example:
 """
 from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
 from .callback import Callback, CallbackDisabledWarning, CallbackList
+from .dashboard import Dashboard
 from .history import History
 from .line_plots import LinePlotsCallback
 from .loop import train_loop
 from .view import LiveView
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "HBarPlotsCallback", "History", "LinePlotsCallback",
+__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "HBarPlotsCallback", "History", "LinePlotsCallback",
            "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]

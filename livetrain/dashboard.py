@@ -1,0 +1,73 @@
+"""``Dashboard``: several live views in one layout, one display, one handle and one push per throttle window."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bokeh.layouts import column
+
+from .callback import CallbackList
+from .history import History
+from .view import LiveView
+
+
+class Dashboard(LiveView):
+    """Several live views shown as one: a column of their layouts, updated by a single push.
+
+    Pass the dashboard (not its views) to ``train_loop``: it forwards every hook to each view,
+    and a view that raises is switched off on its own while the others go on. Updates of all
+    the views within one throttle window go out in one push.
+
+    Example:
+        >>> from livetrain import LinePlotsCallback, VBarPlotsCallback
+        >>> board = Dashboard([LinePlotsCallback(epochs=10), VBarPlotsCallback(categories=10)])
+        >>> [type(v).__name__ for v in board.views]
+        ['LinePlotsCallback', 'VBarPlotsCallback']
+    """
+
+    def __init__(self, views: Sequence[LiveView], interval: float = 0.1) -> None:
+        views = list(views)
+        if not views or not all(isinstance(v, LiveView) for v in views):
+            raise TypeError(f"Dashboard needs a non-empty list of livetrain views (LinePlotsCallback, ...), "
+                            f"got {[type(v).__name__ for v in views] or views!r}")
+        if len({id(v) for v in views}) != len(views) or any(v.displayed for v in views):
+            raise ValueError("each view can join one dashboard once, before it is displayed")
+        super().__init__(interval)
+        self.views = views
+        for view in views:
+            view._attach(self)
+        self._hooks = CallbackList(views)
+        self.graph = column([v.graph for v in views])
+
+    def _apply(self) -> None:
+        self._hooks.call("_apply")  # a view failing here is switched off like a failing hook
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self._hooks.call("set_params", params)
+        if not self.displayed:  # views may rebuild their layouts for the loop's phases
+            self.graph = column([v.graph for v in self.views])
+
+    def on_train_begin(self, history: History) -> None:
+        self._hooks.call("on_train_begin", history)
+        super().on_train_begin(history)
+
+    def on_epoch_begin(self, epoch: int, phase: str) -> None:
+        self._hooks.call("on_epoch_begin", epoch, phase)
+
+    def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
+        self._hooks.call("on_batch_end", batch, phase, logs)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        self._hooks.call("on_epoch_end", epoch, phase, history)
+
+    def on_train_end(self, history: History) -> None:
+        self._hooks.call("on_train_end", history)
+        super().on_train_end(history)
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self._hooks.call("on_exception", exception, history)
+        super().on_exception(exception, history)
+
+    def __repr__(self) -> str:
+        return f"Dashboard({self.views!r})"

@@ -1,0 +1,64 @@
+import warnings
+
+import numpy as np
+import pytest
+from bokeh.document import Document
+
+from livetrain import Dashboard, LinePlotsCallback, VBarPlotsCallback, train_loop
+
+
+def step(batch, phase):
+    y = np.asarray(batch)
+    return {"loss": 1.0 / (1 + y.sum()), "acc": 0.5, "corrects": np.bincount(y, minlength=3),
+            "counts": np.bincount(y, minlength=3)}
+
+
+def test_views_share_one_layout_throttle_and_display():
+    line, bars = LinePlotsCallback(epochs=3), VBarPlotsCallback(categories=3)
+    board = Dashboard([line, bars])
+    assert board.graph.children == [line.graph, bars.graph]
+    assert line._throttle is bars._throttle is board._throttle
+    train_loop(step, {"train": [[0, 1]], "test": [[2]]}, epochs=3, callbacks=[board],
+               reduce={"corrects": "sum", "counts": "sum"}, progress=False)
+    assert line.sources["test"].data["epoch"] == [1, 2, 3]
+    assert bars.sources["train"].data["counts"] == [1.0, 1.0, 0.0]
+    assert board.displayed and line.displayed
+
+
+def test_one_flush_applies_every_view_in_one_batch_of_events():
+    line, bars = LinePlotsCallback(epochs=10, phases=("train",)), VBarPlotsCallback(categories=2, phases=("train",))
+    board = Dashboard([line, bars], interval=60)
+    doc = Document()
+    doc.add_root(board.graph)
+    events = []
+    doc.on_change(lambda e: events.append(type(e).__name__))
+    h = {"train": {"loss": [1.0], "acc": [0.1], "corrects": [[1, 2]], "counts": [[3, 4]]}}
+    board.on_epoch_end(0, "train", h)
+    events.clear()
+    h["train"]["loss"].append(0.5); h["train"]["acc"].append(0.2)
+    h["train"]["corrects"].append([2, 2]); h["train"]["counts"].append([3, 4])
+    board.on_epoch_end(1, "train", h)
+    assert events == []  # within the throttle window: nothing applied yet
+    board.flush()
+    assert sorted(events) == ["ColumnsPatchedEvent", "ColumnsStreamedEvent"]
+
+
+def test_a_failing_view_is_switched_off_alone():
+    line, bars = LinePlotsCallback(phases=("train",)), VBarPlotsCallback(categories=5, phases=("train",))
+    board = Dashboard([line, bars])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_loop(step, {"train": [[0, 1]]}, epochs=2, callbacks=[board],
+                   reduce={"corrects": "sum", "counts": "sum"}, progress=False)  # 3 classes, not 5
+    assert line.sources["train"].data["epoch"] == [1, 2]
+    assert [str(w.message).split(" raised")[0] for w in caught] == ["livetrain: callback VBarPlotsCallback.on_epoch_end"]
+
+
+def test_bad_dashboards_are_refused():
+    with pytest.raises(TypeError, match="non-empty list of livetrain views"):
+        Dashboard([])
+    with pytest.raises(TypeError, match=r"got \['int'\]"):
+        Dashboard([1])
+    line = LinePlotsCallback()
+    with pytest.raises(ValueError, match="one dashboard once"):
+        Dashboard([line, line])
