@@ -34,6 +34,20 @@ JS_RECORD = """(name) => { window.__lengths = [];
       clearInterval(t); window.__lengths.push(m.get_length());
       m.connect(m.streaming, () => window.__lengths.push(m.get_length()));
       m.connect(m.properties.data.change, () => window.__lengths.push(m.get_length())); return; } }, 10); }"""
+# Counts the updates (streams, patches, replacements) each named source receives.
+JS_COUNT = """(names) => { window.__updates = {};
+  const t = setInterval(() => { const B = window.Bokeh; if (!B || !B.documents) return;
+    for (const n of names) { if (n in window.__updates) continue;
+      for (const d of B.documents) { const m = d.get_model_by_name(n); if (!m) continue;
+        window.__updates[n] = 0; const bump = () => window.__updates[n]++;
+        m.connect(m.patching, bump); m.connect(m.streaming, bump); m.connect(m.properties.data.change, bump); break; } }
+    if (names.every((n) => n in window.__updates)) clearInterval(t); }, 10); }"""
+# The columns of the newest source with this name: numbers as lists, arrays of images as their shapes.
+JS_DATA = """(name) => { const B = window.Bokeh;
+  for (let i = B.documents.length - 1; i >= 0; i--) { const m = B.documents[i].get_model_by_name(name); if (!m) continue;
+    const out = {}, data = m.data instanceof Map ? [...m.data.entries()] : Object.entries(m.data);
+    for (const [k, v] of data) out[k] = Array.from(v, (x) => (x && x.shape) ? Array.from(x.shape) : x);
+    return out; } return null; }"""
 
 
 def free_port() -> int:
@@ -127,11 +141,13 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     path.write_text(json.dumps(nb))
 
 
-def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_file: str = "done.txt") -> dict:
+def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_file: str = "done.txt",
+                   watch: tuple[str, ...] = ()) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
     The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
-    length, every length seen, and the console's comm problems.
+    length, every length seen, the console's comm problems, and for each source named in ``watch``
+    how many updates it received and its final data.
     """
     from playwright.sync_api import sync_playwright
 
@@ -162,6 +178,7 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
                         raise TimeoutError("the kernel never became idle")
                     time.sleep(0.2)
                 page.evaluate(JS_RECORD, source)
+                page.evaluate(JS_COUNT, list(watch))
                 if app == "nbclassic":
                     page.wait_for_function("() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
                                            " && Jupyter.notebook.kernel.is_connected()")
@@ -176,6 +193,8 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
                 page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {expected}", arg=source, timeout=10_000)
                 final = page.evaluate(JS_LENGTH, source)
                 lengths = page.evaluate("() => window.__lengths")
+                updates = page.evaluate("() => window.__updates")
+                data = {name: page.evaluate(JS_DATA, name) for name in watch}
             except Exception:
                 raise AssertionError(f"{app}: page had {page.evaluate(JS_LENGTH, source)} rows of {expected}; "
                                      f"console: {console[-15:]}\nserver log:\n{server.log_tail()}") from None
@@ -184,5 +203,5 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
     finally:
         server.stop()
         shutil.rmtree(profile, ignore_errors=True)
-    return {"final": final, "lengths": lengths,
+    return {"final": final, "lengths": lengths, "updates": updates, "data": data,
             "comm_problems": [c for c in console if "comms not available" in c or "Exception opening new comm" in c]}

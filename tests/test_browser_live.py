@@ -27,3 +27,32 @@ def test_plot_updates_in_place_in_the_page(app):
     assert len(set(res["lengths"])) >= EPOCHS // 4, res  # grew step by step, not one final render
     assert res["lengths"] == sorted(res["lengths"])
     assert not res["comm_problems"], res
+
+
+DASHBOARD_CELLS = [
+    """import numpy as np
+from livetrain import Dashboard, HBarPlotsCallback, LinePlotsCallback, VBarPlotsCallback
+line, vbar, hbar = LinePlotsCallback(epochs=12, phases=("train",)), VBarPlotsCallback(categories=4, phases=("train",)), \\
+    HBarPlotsCallback(categories=4, phases=("train",))
+board = Dashboard([line, vbar, hbar])
+board""",
+    """import time
+h = {"train": {"loss": [], "acc": [], "corrects": [], "counts": []}}
+for e in range(12):
+    h["train"]["loss"].append(1 / (e + 1)); h["train"]["acc"].append(e / 12)
+    h["train"]["corrects"].append(np.arange(4) + e); h["train"]["counts"].append(np.full(4, 20))
+    board.on_epoch_end(e, "train", h)
+    time.sleep(0.25)
+board.on_train_end(h)
+open("done.txt", "w").write("done")""",
+]
+
+
+def test_dashboard_views_all_update_live_in_jupyterlab():
+    res = run_in_browser("lab", DASHBOARD_CELLS, "livetrain:line:train", 12,
+                         watch=("livetrain:vbar:train", "livetrain:hbar:train"))
+    assert res["final"] == 12 and len(set(res["lengths"])) >= 3, res
+    for name in ("livetrain:vbar:train", "livetrain:hbar:train"):
+        assert res["updates"][name] >= 3, res  # patched in place, epoch after epoch
+        assert res["data"][name]["corrects"] == [11, 12, 13, 14] and res["data"][name]["counts"] == [20] * 4
+    assert not res["comm_problems"], res
