@@ -100,7 +100,12 @@ class EpochReducer:
 
     def add(self, values: Mapping[str, Any], weight: float = 1.0) -> dict[str, float]:
         """Add one batch; returns its ``"mean"``-reduced metrics as floats (the batch's logs)."""
-        means = {k: to_float(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
+        try:
+            means = {k: to_float(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
+        except TypeError as exc:
+            exc.add_note("livetrain: metrics are averaged over the epoch unless train_loop(reduce={key: 'sum'}) "
+                         "(e.g. per-class counts) or 'first'/'last' (e.g. images) says otherwise")
+            raise
         self._means.add(means, weight)
         for k, v in values.items():
             how = self.reduce.get(k, "mean")

@@ -67,5 +67,6 @@ def test_epoch_reducer_sums_arrays_and_keeps_first_or_last():
 def test_epoch_reducer_rejects_unknown_reductions_and_non_scalar_means():
     with pytest.raises(ValueError, match="reduce must map metric names to one of"):
         EpochReducer({"counts": "total"})
-    with pytest.raises(TypeError, match="metric 'counts': expected a number"):
+    with pytest.raises(TypeError, match="metric 'counts': expected a number") as info:
         EpochReducer().add({"counts": np.array([1, 2])})
+    assert "reduce={key: 'sum'}" in info.value.__notes__[0]
