@@ -12,10 +12,11 @@ from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
 from .callback import Callback, CallbackDisabledWarning, CallbackList
 from .dashboard import Dashboard
 from .history import History
+from .image_plots import ImagePlotsCallback
 from .line_plots import LinePlotsCallback
 from .loop import train_loop
 from .view import LiveView
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "HBarPlotsCallback", "History", "LinePlotsCallback",
-           "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]
+__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "HBarPlotsCallback", "History",
+           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]

@@ -1,20 +1,93 @@
-"""The quickstart notebook runs end to end in a real kernel, as `make demo` runs it."""
+"""The notebooks run end to end in a real kernel, as `make demo` runs the quickstart."""
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BOKEH_EXEC = "application/vnd.bokehjs_exec.v0+json"
+
+
+def run_demo(*args: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Run scripts/run_demo.py (nbclient, BOKEH_RESOURCES=inline); the result and the executed notebook's outputs."""
+    done = subprocess.run([sys.executable, "scripts/run_demo.py", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    notebook = Path(args[args.index("--notebook") + 1]).name if "--notebook" in args else "01_quickstart.ipynb"
+    executed = nbformat.read(ROOT / "notebooks/executed" / notebook, as_version=4)  # multi-line strings joined
+    outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    return done, outputs
+
+
+def bokeh_displays(outputs: list[dict]) -> list[str]:
+    """The document JSON (in its JavaScript) of each Bokeh plot displayed."""
+    return [o["data"].get("application/javascript", "") for o in outputs if BOKEH_EXEC in o.get("data", {})]
+
+
+def glyphs(plot: str, name: str) -> int:
+    """How many renderers of a displayed plot draw glyph ``name`` (``Line``, ``VBar``, ``ImageRGBA``, ...)."""
+    return plot.count(f'"glyph":{{"type":"object","name":"{name}"')
 
 
 def test_quickstart_notebook_runs_headlessly_and_saves_its_history():
-    done = subprocess.run([sys.executable, "scripts/run_demo.py", "--epochs", "3"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done, outputs = run_demo("--epochs", "3")
     assert "dataset: digits" in done.stdout
-    executed = json.loads((ROOT / "notebooks/executed/01_quickstart.ipynb").read_text())
-    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o["output_type"] == "error"]
-    assert any("application/vnd.bokehjs_exec.v0+json" in o.get("data", {}) for o in outputs)
+    assert bokeh_displays(outputs)
     history = json.loads((ROOT / "notebooks/executed/01_quickstart_history.json").read_text())["history"]
     assert len(history["test"]["acc"]) == 3 and history["test"]["acc"][-1] > 0.5
+
+
+def test_classifier_notebook_shows_lines_bars_and_a_dashboard():
+    done, outputs = run_demo("--notebook", "notebooks/02_classifier.ipynb", "--epochs", "2", "-p", "DATASET=digits")
+    assert "dataset: digits" in done.stdout
+    assert "bokeh plots shown:   4" in done.stdout
+    line, vbar, hbar, board = bokeh_displays(outputs)
+    assert glyphs(line, "Line") and not glyphs(line, "VBar")
+    assert glyphs(vbar, "VBar") == 4 and glyphs(hbar, "HBar") == 4  # corrects and counts, train and test
+    assert glyphs(board, "Line") == glyphs(line, "Line") and glyphs(board, "VBar") == glyphs(board, "HBar") == 4
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # section 0's matplotlib figure
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    assert printed.count("test acc:") == 5  # sections 0 to 4 each train once
+    assert "test counts per class:   [36, 36, 35, 37, 36, 37, 36, 36, 35, 36]" in printed  # summed over the epoch
+
+
+def test_vae_notebook_shows_gray_and_inferno_image_grids():
+    done, outputs = run_demo("--notebook", "notebooks/03_vae_images.ipynb", "--epochs", "2", "-p", "DATASET=digits")
+    assert "dataset: digits" in done.stdout
+    assert "bokeh plots shown:   2" in done.stdout
+    gray, inferno = bokeh_displays(outputs)
+    for plot in (gray, inferno):
+        assert glyphs(plot, "ImageRGBA") == 4  # recon and target, train and test
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    assert printed.count("test loss:") == 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_are_stored_clean_with_a_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert all(c.get("id") for c in nb.cells)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not [c for c in code if c.outputs or c.execution_count is not None], "store notebooks without outputs"
+    parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1 and "EPOCHS = " in parameters[0].source
+
+
+def test_run_demo_parses_parameter_overrides():
+    spec = importlib.util.spec_from_file_location("run_demo", ROOT / "scripts/run_demo.py")
+    run_demo_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_demo_module)
+    parse = run_demo_module.parse_param
+    assert parse("DATASET=digits") == ("DATASET", "digits")
+    assert parse("DATASET='mnist'") == ("DATASET", "mnist")
+    assert parse("LR=1e-3") == ("LR", 1e-3)
+    assert parse("EPOCHS=4") == ("EPOCHS", 4)
+    with pytest.raises(Exception, match="NAME=VALUE"):
+        parse("no equals sign")

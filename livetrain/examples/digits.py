@@ -28,11 +28,13 @@ class DatasetUnavailable(RuntimeError):
     """A dataset cannot be loaded here (missing package, no network, ...)."""
 
 
-def load_digits_loaders(batch_size: int = 64, seed: int = 0, test_size: float = 0.2) -> Loaders:
+def load_digits_loaders(batch_size: int = 64, seed: int = 0, test_size: float = 0.2,
+                        shuffle: bool = True) -> Loaders:
     """Train and test loaders for scikit-learn's bundled digits: 1797 images, 8x8, 10 classes.
 
     Images are float32 scaled to [0, 1], shaped ``(N, 1, 8, 8)``; labels are int64. The split is
-    stratified and reproducible (``seed``); the train loader shuffles, the test loader does not.
+    stratified and reproducible (``seed``); the train loader shuffles (unless ``shuffle=False``,
+    e.g. to see the same images every epoch), the test loader does not.
 
     Example:
         >>> loaders = load_digits_loaders(batch_size=32)
@@ -48,13 +50,15 @@ def load_digits_loaders(batch_size: int = 64, seed: int = 0, test_size: float = 
     y = torch.tensor(digits.target, dtype=torch.int64)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed,
                                                         stratify=y)
-    return {"train": DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True,
-                                generator=torch.Generator().manual_seed(seed)),
+    return {"train": DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=shuffle,
+                                generator=torch.Generator().manual_seed(seed) if shuffle else None),
             "test": DataLoader(TensorDataset(x_test, y_test), batch_size=batch_size)}
 
 
-def load_mnist_loaders(root: str | os.PathLike = "data", batch_size: int = 64) -> Loaders:
+def load_mnist_loaders(root: str | os.PathLike = "data", batch_size: int = 64, shuffle: bool = True) -> Loaders:
     """Train and test loaders for MNIST (28x28, values in [0, 1]), downloaded into ``root`` if needed.
+
+    The train loader shuffles unless ``shuffle=False``; the test loader does not.
 
     Raises :class:`DatasetUnavailable` if torchvision does not import or the download fails.
 
@@ -77,13 +81,15 @@ def load_mnist_loaders(root: str | os.PathLike = "data", batch_size: int = 64) -
     except Exception as exc:
         raise DatasetUnavailable(f"MNIST could not be loaded or downloaded into {os.fspath(root)!r} "
                                  f"({type(exc).__name__}: {exc})") from exc
-    return {"train": DataLoader(train, batch_size=batch_size, shuffle=True),
+    return {"train": DataLoader(train, batch_size=batch_size, shuffle=shuffle),
             "test": DataLoader(test, batch_size=batch_size)}
 
 
 def load_loaders(prefer: Literal["mnist", "digits"] = "mnist", batch_size: int = 64,
-                 root: str | os.PathLike = "data", seed: int = 0) -> tuple[Loaders, str]:
+                 root: str | os.PathLike = "data", seed: int = 0, shuffle: bool = True) -> tuple[Loaders, str]:
     """Loaders and the dataset's name: MNIST if ``prefer="mnist"`` and it is available, else digits.
+
+    ``shuffle=False`` keeps the training set in a fixed order too (the test set is never shuffled).
 
     Example:
         >>> loaders, name = load_loaders(prefer="digits")
@@ -94,10 +100,10 @@ def load_loaders(prefer: Literal["mnist", "digits"] = "mnist", batch_size: int =
         raise ValueError(f"prefer must be 'mnist' or 'digits', got {prefer!r}")
     if prefer == "mnist":
         try:
-            return load_mnist_loaders(root, batch_size), "mnist"
+            return load_mnist_loaders(root, batch_size, shuffle), "mnist"
         except DatasetUnavailable:
             pass
-    return load_digits_loaders(batch_size, seed), "digits"
+    return load_digits_loaders(batch_size, seed, shuffle=shuffle), "digits"
 
 
 class DigitsCNN(nn.Module):
@@ -129,10 +135,14 @@ class DigitsCNN(nn.Module):
 
 Step = Callable[[Any, str], Mapping[str, Any]]
 
+#: The ``reduce=`` for :func:`livetrain.train_loop` with ``make_step(..., per_class=n)``: an epoch's
+#: per-class counts are the sums over its batches (``loss`` and ``acc`` stay batch-size weighted means).
+CLASSIFIER_REDUCE: dict[str, str] = {"corrects": "sum", "counts": "sum"}
+
 
 def make_step(model: nn.Module, optimizer: torch.optim.Optimizer,
               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-              device: str | torch.device | None = None) -> Step:
+              device: str | torch.device | None = None, per_class: int | None = None) -> Step:
     """A ``step(batch, phase)`` for :func:`livetrain.train_loop` on ``(inputs, labels)`` batches.
 
     In the ``"train"`` phase it runs ``model.train()``, a forward and backward pass and an
@@ -140,18 +150,29 @@ def make_step(model: nn.Module, optimizer: torch.optim.Optimizer,
     ``torch.no_grad()``. It returns ``{"loss": ..., "acc": ...}`` as 0-d tensors (livetrain
     converts them). ``loss_fn`` defaults to cross-entropy; ``device`` to the model's device.
 
+    With ``per_class=n`` (the number of classes) it also returns ``"corrects"`` and ``"counts"``:
+    int64 numpy arrays of length ``n``, the batch's correctly classified and total samples per
+    class, for :class:`livetrain.VBarPlotsCallback` and :class:`livetrain.HBarPlotsCallback`.
+    Give ``train_loop`` ``reduce=CLASSIFIER_REDUCE`` so they are summed over the epoch.
+
     Example:
         >>> model = DigitsCNN()
         >>> step = make_step(model, torch.optim.SGD(model.parameters(), lr=0.1))
         >>> out = step((torch.zeros(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])), "train")
         >>> sorted(out), 0.0 <= float(out["acc"]) <= 1.0
         (['acc', 'loss'], True)
+        >>> step = make_step(model, torch.optim.SGD(model.parameters(), lr=0.1), per_class=10)
+        >>> out = step((torch.zeros(4, 1, 8, 8), torch.tensor([0, 1, 1, 3])), "test")
+        >>> out["counts"].tolist(), int(out["corrects"].sum()) == round(4 * float(out["acc"]))
+        ([1, 2, 0, 1, 0, 0, 0, 0, 0, 0], True)
     """
+    if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1):
+        raise ValueError(f"per_class must be the number of classes (an int >= 1) or None, got {per_class!r}")
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     if device is None:
         device = next(model.parameters()).device
 
-    def step(batch: Any, phase: str) -> dict[str, torch.Tensor]:
+    def step(batch: Any, phase: str) -> dict[str, Any]:
         x, y = (t.to(device) for t in batch)
         training = phase == "train"
         model.train(training)
@@ -162,7 +183,19 @@ def make_step(model: nn.Module, optimizer: torch.optim.Optimizer,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        acc = (logits.argmax(dim=1) == y).float().mean()
-        return {"loss": loss.detach(), "acc": acc}
+        hits = logits.detach().argmax(dim=1) == y
+        out: dict[str, Any] = {"loss": loss.detach(), "acc": hits.float().mean()}
+        if per_class is not None:
+            out["corrects"] = _bincount(y[hits], per_class)
+            out["counts"] = _bincount(y, per_class)
+        return out
 
     return step
+
+
+def _bincount(labels: torch.Tensor, n: int):
+    """Samples per class ``0..n-1`` as an int64 numpy array of length ``n``."""
+    counts = torch.bincount(labels.reshape(-1).cpu(), minlength=n)
+    if len(counts) > n:
+        raise ValueError(f"per_class={n}, but a label is {len(counts) - 1}: pass per_class=<number of classes>")
+    return counts.numpy()
