@@ -31,16 +31,18 @@ def test_plot_updates_in_place_in_the_page(app):
 
 DASHBOARD_CELLS = [
     """import numpy as np
-from livetrain import Dashboard, HBarPlotsCallback, LinePlotsCallback, VBarPlotsCallback
+from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, VBarPlotsCallback
 line, vbar, hbar = LinePlotsCallback(epochs=12, phases=("train",)), VBarPlotsCallback(categories=4, phases=("train",)), \\
     HBarPlotsCallback(categories=4, phases=("train",))
-board = Dashboard([line, vbar, hbar])
+images = ImagePlotsCallback(keys=("recon",), phases=("train",), cmap="inferno")
+board = Dashboard([line, vbar, hbar, images])
 board""",
     """import time
-h = {"train": {"loss": [], "acc": [], "corrects": [], "counts": []}}
+h = {"train": {"loss": [], "acc": [], "corrects": [], "counts": [], "recon": []}}
 for e in range(12):
     h["train"]["loss"].append(1 / (e + 1)); h["train"]["acc"].append(e / 12)
     h["train"]["corrects"].append(np.arange(4) + e); h["train"]["counts"].append(np.full(4, 20))
+    h["train"]["recon"].append(np.random.rand(16, 1, 28, 28))
     board.on_epoch_end(e, "train", h)
     time.sleep(0.25)
 board.on_train_end(h)
@@ -48,11 +50,13 @@ open("done.txt", "w").write("done")""",
 ]
 
 
-def test_dashboard_views_all_update_live_in_jupyterlab():
+def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
     res = run_in_browser("lab", DASHBOARD_CELLS, "livetrain:line:train", 12,
-                         watch=("livetrain:vbar:train", "livetrain:hbar:train"))
+                         watch=("livetrain:vbar:train", "livetrain:hbar:train", "livetrain:image:train:recon"))
     assert res["final"] == 12 and len(set(res["lengths"])) >= 3, res
     for name in ("livetrain:vbar:train", "livetrain:hbar:train"):
         assert res["updates"][name] >= 3, res  # patched in place, epoch after epoch
         assert res["data"][name]["corrects"] == [11, 12, 13, 14] and res["data"][name]["counts"] == [20] * 4
+    assert res["updates"]["livetrain:image:train:recon"] >= 3, res  # the grid replaced in place
+    assert res["data"]["livetrain:image:train:recon"]["image"] == [[62, 242]]  # a 2-D uint32 picture: 2 rows of 8
     assert not res["comm_problems"], res
