@@ -52,12 +52,10 @@ def to_batch(images: Any) -> np.ndarray:
         x = x.transpose(0, 2, 3, 1)
     if x.ndim != 4 or x.shape[3] not in _CHANNELS or x.size == 0 or not (dtype == np.uint8 or dtype.kind in "fb"):
         raise ValueError(f"{_EXPECTED}; got {'an empty ' if x.size == 0 else ''}{dtype} array of shape {shape}")
-    out = x.astype(np.float32, order="C")
     if dtype == np.uint8:
-        out *= 1 / 255
-    else:
-        np.fmin(np.fmax(out, 0, out=out), 1, out=out)  # fmax maps NaN to 0
-    return out
+        return np.multiply(x, np.float32(1 / 255), dtype=np.float32, order="C")
+    out = np.fmax(x, 0, dtype=np.float32, order="C")  # a new array, and fmax maps NaN to 0
+    return np.fmin(out, 1, out=out)
 
 
 def make_grid(batch: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 0.0) -> np.ndarray:
@@ -96,9 +94,11 @@ def make_grid(batch: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: flo
     ymaps = math.ceil(n / xmaps)
     height, width = h + padding, w + padding
     grid = np.full((ymaps * height + padding, xmaps * width + padding, c), pad_value, np.float32)
-    for k in range(n):
-        y, x = divmod(k, xmaps)
-        grid[y * height + padding:(y + 1) * height, x * width + padding:(x + 1) * width] = batch[k]
+    if n < xmaps * ymaps:  # blank cells complete the last row
+        batch = np.concatenate([batch, np.full((xmaps * ymaps - n, h, w, c), pad_value, np.float32)])
+    # the grid seen as (row, y, column, x, channel) cells: one assignment places every image
+    cells = grid[padding:, padding:].reshape(ymaps, height, xmaps, width, c)
+    cells[:, :h, :, :w] = batch.reshape(ymaps, xmaps, h, w, c).transpose(0, 2, 1, 3, 4)
     return grid
 
 
@@ -189,8 +189,9 @@ def to_rgba_u32(grid: np.ndarray, cmap: Colormap = "gray") -> np.ndarray:
         raise ValueError(f"expected a picture shaped (H, W) or (H, W, C) with C in 1, 3, 4; got shape {grid.shape}")
     flipped = grid[::-1]
     if grid.shape[2] == 1:
-        index = np.clip(flipped[..., 0] * 256, 0, 255).astype(np.uint8)
-        return colormap(cmap).view(np.uint32)[:, 0][index]
+        scaled = np.multiply(flipped[..., 0], 256, dtype=np.float32)
+        index = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
+        return colormap(cmap).view(np.uint32)[:, 0].take(index)
     rgba = np.full(grid.shape[:2] + (4,), 255, np.uint8)
     rgba[..., :grid.shape[2]] = np.rint(np.clip(flipped, 0, 1) * 255)
     return rgba.view(np.uint32)[..., 0]

@@ -35,6 +35,7 @@ class Throttle:
         self._next = 0.0
         self._pending = False
         self._stop = False
+        self._idle = False
         self._helper: threading.Thread | None = None
 
     def request(self) -> None:
@@ -48,8 +49,8 @@ class Throttle:
             if self._helper is None:
                 self._helper = threading.Thread(target=self._serve, name="livetrain-throttle", daemon=True)
                 self._helper.start()
-            elif not was_pending:
-                self._wake.notify()  # the helper is idle: give it the new deadline
+            elif self._idle and not was_pending:
+                self._wake.notify()  # the helper sleeps without a deadline: give it one
 
     def flush(self) -> None:
         """Run now if a request is pending."""
@@ -68,14 +69,17 @@ class Throttle:
         with self.lock:
             try:
                 while not self._stop:
-                    if self._pending:
-                        wait = self._next - time.monotonic()
-                        if wait <= 0:
-                            self._run()
-                        else:
-                            self._wake.wait(wait)
-                    elif not self._wake.wait(IDLE_EXIT) and not self._pending:
-                        break
+                    wait = self._next - time.monotonic()
+                    if self._pending and wait <= 0:
+                        self._run()
+                    elif wait > 0:  # until the interval ends; requests meanwhile need no wake-up
+                        self._wake.wait(wait)
+                    else:
+                        self._idle = True
+                        woken = self._wake.wait(IDLE_EXIT)
+                        self._idle = False
+                        if not (woken or self._pending):
+                            break
             finally:
                 self._helper = None
 
