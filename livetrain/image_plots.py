@@ -133,7 +133,9 @@ class ImagePlotsCallback(LiveView):
                 fig.x_range.update(start=0, end=w, reset_start=0, reset_end=w)
                 fig.y_range.update(start=0, end=h, reset_start=0, reset_end=h)
                 renderer.glyph.update(dw=w, dh=h)
-            renderer.data_source.data.update(image=[picture])  # one event: the pixels travel as one binary buffer
+            # one event, the pixels as one binary buffer; a patch, unlike data.update(), does not first
+            # compare the new picture with the old one pixel by pixel
+            renderer.data_source.patch({"image": [(0, picture)]})
         self._pending.clear()
 
     def __repr__(self) -> str:

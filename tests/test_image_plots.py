@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 from bokeh.document import Document
-from bokeh.document.events import ColumnDataChangedEvent
+from bokeh.document.events import ColumnsPatchedEvent
 
 from livetrain import History
 from livetrain.image_plots import ImagePlotsCallback
@@ -95,7 +95,7 @@ def test_an_update_of_the_same_size_changes_only_the_pixels_once_per_source():
             cb.on_epoch_end(e, phase, h)
     assert seen == []
     cb.flush()
-    assert all(isinstance(e, ColumnDataChangedEvent) and e.cols == ["image"] for e in seen)
+    assert all(isinstance(e, ColumnsPatchedEvent) and list(e.patches) == ["image"] for e in seen)
     assert sorted(e.model.name for e in seen) == sorted(f"livetrain:image:{p}:{k}" for p in ("train", "test")
                                                         for k in ("recon", "target"))
     expected = to_rgba_u32(make_grid(to_batch(batch(seed=13))), "gray")
@@ -115,7 +115,8 @@ def test_the_update_serialises_as_one_binary_buffer_per_picture():
     [buffer] = msg.buffers
     assert buffer.to_bytes() == cb.sources["train"]["recon"].data["image"][0].tobytes()
     [event] = msg.content["events"]
-    [(column, [array])] = event["data"]["entries"]
+    [(column, [(row, array)])] = event["patches"]["entries"]
+    assert row == 0  # the whole picture, at row 0
     assert (column, array["dtype"], array["shape"], array["order"]) == ("image", "uint32", [242, 242], "little")
 
 

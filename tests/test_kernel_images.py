@@ -58,8 +58,9 @@ def pictures(p):
     buffers = {json.loads(h.comm_text)["id"]: m.buffers[0] for h, m in zip(p.messages[3::2], p.messages[4::2])}
     out = []
     for ev in p.events:
-        if ev["kind"] == "ColumnDataChanged":
-            [(column, [array])] = ev["data"]["entries"]
+        if ev["kind"] == "ColumnsPatched":
+            [(column, [(row, array)])] = ev["patches"]["entries"]
+            assert row == 0  # the whole picture, at row 0
             assert (column, array["dtype"], array["shape"]) == ("image", "uint32", [242, 242])
             out.append((ev["model"]["id"], buffers[array["array"]["data"]["id"]]))
     assert len(out) == header["num_buffers"]
