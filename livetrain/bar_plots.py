@@ -11,9 +11,8 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from .history import History
-from .line_plots import _names
 from .metrics import to_array
-from .view import LiveView
+from .view import LiveView, names
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
 
@@ -38,12 +37,12 @@ class _BarPlotsCallback(LiveView):
             raise ValueError(f"category labels must be unique, got {self.categories}")
         if value_range is not None and (len(value_range) != 2 or not value_range[0] < value_range[1]):
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
-        self.keys = _names("keys", keys)
+        self.keys = names("keys", keys)
         self.value_range = value_range
         self.title = title
         self._size = (width, height)
         super().__init__(interval)
-        self._build(_names("phases", phases))
+        self._build(names("phases", phases))
 
     def _build(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
@@ -78,12 +77,6 @@ class _BarPlotsCallback(LiveView):
         (p.xgrid if self.vertical else p.ygrid).grid_line_color = None
         return p
 
-    def set_params(self, params: dict) -> None:
-        super().set_params(params)
-        phases = tuple(params.get("phases") or ())
-        if phases and phases != self.phases and not self.displayed:
-            self._build(_names("phases", phases))
-
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:
             if any(history.get(phase, {}).get(k) for k in self.keys):
@@ -96,13 +89,7 @@ class _BarPlotsCallback(LiveView):
 
     def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         """Take the latest per-category values of every key for ``phase``."""
-        if phase not in self.sources:
-            raise ValueError(f"{type(self).__name__} plots phases {list(self.phases)}, got phase {phase!r}; "
-                             f"pass phases=(...) to plot it")
-        series = history.get(phase) if isinstance(history, Mapping) else None
-        if not isinstance(series, Mapping):
-            raise TypeError(f"history must be a dict shaped history[phase][key] == [values]; "
-                            f"history[{phase!r}] is {type(series).__name__}")
+        series = self._series(phase, history)
         missing = [k for k in self.keys if not series.get(k)]
         if missing:
             raise KeyError(f"history[{phase!r}] has no values for {missing}; it has {list(series)}. "

@@ -37,16 +37,18 @@ class Dashboard(LiveView):
         for view in views:
             view._attach(self)
         self._hooks = CallbackList(views)
-        self.graph = column([v.graph for v in views])
+        self._build(())
+
+    def _build(self, phases: tuple[str, ...]) -> None:
+        self.phases = phases  # the views check their own phases
+        self.graph = column([v.graph for v in self.views])
 
     def _apply(self) -> None:
         self._hooks.call("_apply")  # a view failing here is switched off like a failing hook
 
     def set_params(self, params: dict[str, Any]) -> None:
-        super().set_params(params)
-        self._hooks.call("set_params", params)
-        if not self.displayed:  # views may rebuild their layouts for the loop's phases
-            self.graph = column([v.graph for v in self.views])
+        self._hooks.call("set_params", params)  # views may rebuild their layouts for the loop's phases,
+        super().set_params(params)               # and then so does the dashboard
 
     def on_train_begin(self, history: History) -> None:
         self._hooks.call("on_train_begin", history)

@@ -10,9 +10,8 @@ from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
 from .history import History
-from .line_plots import _names
 from .images import Colormap, colormap, make_grid, to_batch, to_rgba_u32
-from .view import LiveView
+from .view import LiveView, names
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
            "sample": "Samples", "samples": "Samples", "generated": "Generated", "fake": "Generated"}
@@ -52,7 +51,7 @@ class ImagePlotsCallback(LiveView):
     def __init__(self, keys: Sequence[str] = ("recon", "target"), phases: Sequence[str] = ("train", "test"), *,
                  cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, max_images: int = 64,
                  titles: Mapping[str, str] | None = None, size: int = 350, interval: float = 0.1) -> None:
-        self.keys = _names("keys", keys)
+        self.keys = names("keys", keys)
         if nrow < 1 or padding < 0 or max_images < 1 or size < 1:
             raise ValueError(f"nrow, max_images and size must be >= 1 and padding >= 0; got nrow={nrow!r}, "
                              f"padding={padding!r}, max_images={max_images!r}, size={size!r}")
@@ -61,7 +60,7 @@ class ImagePlotsCallback(LiveView):
         self.titles = {k: (titles or {}).get(k) or _TITLES.get(k) or k[:1].upper() + k[1:].replace("_", " ")
                        for k in self.keys}
         super().__init__(interval)
-        self._build(_names("phases", phases))
+        self._build(names("phases", phases))
 
     def _build(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
@@ -81,12 +80,6 @@ class ImagePlotsCallback(LiveView):
         p.image_rgba(image="image", x=0, y=0, dw=1, dh=1, source=self.sources[phase][key])
         return p
 
-    def set_params(self, params: dict) -> None:
-        super().set_params(params)
-        phases = tuple(params.get("phases") or ())
-        if phases and phases != self.phases and not self.displayed:
-            self._build(_names("phases", phases))
-
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:  # a resumed run shows its last images at once
             if all(history.get(phase, {}).get(k) for k in self.keys):
@@ -99,13 +92,7 @@ class ImagePlotsCallback(LiveView):
 
     def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         """Render the last images of every key of ``phase`` (outside the lock), then record them."""
-        if phase not in self.sources:
-            raise ValueError(f"{type(self).__name__} shows phases {list(self.phases)}, got phase {phase!r}; "
-                             f"pass phases=(...) to show it")
-        series = history.get(phase) if isinstance(history, Mapping) else None
-        if not isinstance(series, Mapping):
-            raise TypeError(f"history must be a dict shaped history[phase][key] == [image batches]; "
-                            f"history[{phase!r}] is {type(series).__name__}")
+        series = self._series(phase, history)
         missing = [k for k in self.keys if k not in series or not len(series[k])]
         if missing:
             raise KeyError(f"history[{phase!r}] has no images for {missing}; it has {list(series)}. "

@@ -13,7 +13,7 @@ from bokeh.plotting import figure
 from .columns import stream_columns
 from .history import History
 from .metrics import to_float
-from .view import LiveView
+from .view import LiveView, names
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
@@ -69,7 +69,7 @@ class LinePlotsCallback(LiveView):
                  interval: float = 0.1) -> None:
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
             raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
-        self.keys = _names("keys", keys)
+        self.keys = names("keys", keys)
         self.monitor = self.keys[0] if monitor is None else monitor
         if self.monitor not in self.keys:
             raise ValueError(f"monitor must be one of keys {list(self.keys)}, got {monitor!r}")
@@ -78,10 +78,10 @@ class LinePlotsCallback(LiveView):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
-        self._batch_phases = None if batch_phases is None else _names("batch_phases", batch_phases)
+        self._batch_phases = None if batch_phases is None else names("batch_phases", batch_phases)
         self._size = (width, height)
         super().__init__(interval)
-        self._build(_names("phases", phases))
+        self._build(names("phases", phases))
 
     def _build(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
@@ -149,9 +149,6 @@ class LinePlotsCallback(LiveView):
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
-        phases = tuple(params.get("phases") or ())
-        if phases and phases != self.phases and not self.displayed:
-            self._build(_names("phases", phases))
         if self.epochs is None and params.get("epochs"):
             with self._throttle.lock:
                 self._x_range.end = params["epochs"]
@@ -189,11 +186,6 @@ class LinePlotsCallback(LiveView):
                 fig.title.text = f"{fig.title.text} ({what} at epoch {x})"
         super().on_exception(exception, history)
 
-    def _check_phase(self, phase: str) -> None:
-        if phase not in self._rows:
-            raise ValueError(f"{type(self).__name__} plots phases {list(self.phases)}, got phase {phase!r}; "
-                             f"pass phases=(...) to plot it")
-
     def _fraction(self, batch: int, phase: str) -> float:
         """Where batch ``batch`` sits within its epoch, in (0, 1]."""
         n = ((self.params.get("steps") or {}).get(phase) or self.steps_per_epoch
@@ -204,11 +196,7 @@ class LinePlotsCallback(LiveView):
 
     def _ingest(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         """Record every row of ``history[phase]`` not sent yet; the last one is ``epoch``."""
-        self._check_phase(phase)
-        series = history.get(phase) if isinstance(history, Mapping) else None
-        if not isinstance(series, Mapping):
-            raise TypeError(f"history must be a dict shaped history[phase][key] == [values]; "
-                            f"history[{phase!r}] is {type(series).__name__}")
+        series = self._series(phase, history)
         present = [k for k in self.keys if k in series]
         if not present:
             raise KeyError(f"history[{phase!r}] has none of the plotted keys {list(self.keys)}; it has "
@@ -255,8 +243,3 @@ class LinePlotsCallback(LiveView):
         return (f"{type(self).__name__}(epochs={self.epochs}, keys={list(self.keys)}, phases={list(self.phases)}, "
                 f"rows={self._rows})")
 
-
-def _names(what: str, names: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
-        raise TypeError(f"{what} must be a non-empty sequence of str, e.g. ('loss', 'acc'); got {names!r}")
-    return tuple(names)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from bokeh.model import Model
 
 from .callback import Callback
@@ -27,6 +30,7 @@ class LiveView(Callback):
     """
 
     graph: Model
+    phases: tuple[str, ...]
 
     def __init__(self, interval: float = 0.1) -> None:
         self._throttle = Throttle(self._push, interval)
@@ -70,9 +74,34 @@ class LiveView(Callback):
             self.show()
         self._throttle.request()
 
+    def _build(self, phases: tuple[str, ...]) -> None:
+        """Make ``self.graph`` and its sources for ``phases``."""
+        raise NotImplementedError
+
     def _apply(self) -> None:
         """Move recorded data into the Bokeh models. Called with the lock held."""
         raise NotImplementedError
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Take ``train_loop``'s phases, unless the plot is already on screen."""
+        super().set_params(params)
+        phases = tuple(params.get("phases") or ())
+        if phases and phases != self.phases and not self.displayed:
+            self._build(names("phases", phases))
+
+    def _check_phase(self, phase: str) -> None:
+        if phase not in self.phases:
+            raise ValueError(f"{type(self).__name__} shows phases {list(self.phases)}, got phase {phase!r}; "
+                             f"pass phases=(...) to show it")
+
+    def _series(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> Mapping[str, list]:
+        """``history[phase]``, or a clear error if ``phase`` is not shown or ``history`` is not shaped right."""
+        self._check_phase(phase)
+        series = history.get(phase) if isinstance(history, Mapping) else None
+        if not isinstance(series, Mapping):
+            raise TypeError(f"history must be a dict shaped history[phase][key] == [one value per epoch]; "
+                            f"history[{phase!r}] is {type(series).__name__}")
+        return series
 
     def _push(self) -> None:
         self._apply()
@@ -94,3 +123,15 @@ class LiveView(Callback):
 
     def on_exception(self, exception: BaseException, history: History) -> None:
         self._throttle.close()
+
+
+def names(what: str, values: Sequence[str]) -> tuple[str, ...]:
+    """``values`` as a tuple of names, or a ``TypeError`` saying what was expected.
+
+    Example:
+        >>> names("keys", ["loss", "acc"])
+        ('loss', 'acc')
+    """
+    if isinstance(values, str) or not values or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"{what} must be a non-empty sequence of str, e.g. ('train', 'test'); got {values!r}")
+    return tuple(values)
