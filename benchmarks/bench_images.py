@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import KB, Kernel, Message, push_sizes, split, write  # noqa: E402
+from bench_updates import KB, Kernel, Message, goal_lines, push_sizes, split, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -299,13 +299,7 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
         lines.append(f"| {r['label']} | {t['median']:.3f} | {t['p90']:.3f} | {t['mean']:.3f} | "
                      f"{r['cpu_ms']['median']:.3f} | {r['updates']} | {w['bytes_per_update'] / KB:.2f} | "
                      f"{w['messages_per_update']:.2f} |")
-    lines += ["", "## Goals", ""]
-    for g in checks:
-        digits = 3 if g["unit"] == "ms" else 2
-        verdict = ("within" if g["passed"] else "over") if g["info"] else ("PASS" if g["passed"] else "FAIL")
-        lines.append(f"- **{verdict}** {g['goal']}: {g['value']:.{digits}f} {g['unit']} "
-                     f"({'reference' if g['info'] else 'limit'} {g['limit']:g} {g['unit']})")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + goal_lines(checks)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

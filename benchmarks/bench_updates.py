@@ -499,14 +499,20 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
         lines.append(f"| {r['label']} | {r['n']:,} | {t['median']:.3f} | {t['p90']:.3f} | {t['mean']:.3f} | "
                      f"{r['cpu_ms']['median']:.3f} | {r['updates']} | {w['bytes_per_update'] / KB:.2f} | "
                      f"{w['messages_per_update']:.2f} |")
-    lines += ["", "## Goals", ""]
+    return "\n".join(lines + goal_lines(checks)) + "\n"
+
+
+def goal_lines(checks: list[dict[str, Any]]) -> list[str]:
+    """The "Goals" section of a report: PASS/FAIL per goal, within/over per ``info`` line."""
+    lines = ["", "## Goals", ""]
     for g in checks:
         digits = 3 if g["unit"] == "ms" else 2
-        cpu = "" if g["cpu_value"] is None else f"; on main-thread CPU time: {g['cpu_value']:.{digits}f} {g['unit']}"
+        cpu = ("" if g.get("cpu_value") is None
+               else f"; on main-thread CPU time: {g['cpu_value']:.{digits}f} {g['unit']}")
         verdict = ("within" if g["passed"] else "over") if g["info"] else ("PASS" if g["passed"] else "FAIL")
         lines.append(f"- **{verdict}** {g['goal']}: {g['value']:.{digits}f} {g['unit']} "
                      f"({'reference' if g['info'] else 'limit'} {g['limit']:g} {g['unit']}{cpu})")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write(path: Path, text: str) -> None:
