@@ -10,14 +10,13 @@ from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, 
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from .history import History
 from .metrics import to_array
-from .view import LiveView, names
+from .view import LatestValuesView, names
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
 
 
-class _BarPlotsCallback(LiveView):
+class _BarPlotsCallback(LatestValuesView):
     """Bars of per-category values, one figure per phase. Subclasses set the orientation."""
 
     vertical: ClassVar[bool]
@@ -53,7 +52,7 @@ class _BarPlotsCallback(LiveView):
         self._figures = [self._figure(p) for p in phases]
         self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
                               toolbar_options={"logo": None})
-        self._pending: dict[str, dict[str, list[float]]] = {}
+        self._pending: dict[tuple[str, str], list[float]] = {}
 
     def _figure(self, phase: str):
         width, height = self._size
@@ -77,28 +76,7 @@ class _BarPlotsCallback(LiveView):
         (p.xgrid if self.vertical else p.ygrid).grid_line_color = None
         return p
 
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:
-            if any(history.get(phase, {}).get(k) for k in self.keys):
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        self._record(phase, history)
-        self._request()
-
-    def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        """Take the latest per-category values of every key for ``phase``."""
-        series = self._series(phase, history)
-        missing = [k for k in self.keys if not series.get(k)]
-        if missing:
-            raise KeyError(f"history[{phase!r}] has no values for {missing}; it has {list(series)}. "
-                           f"Pass keys=(...) to {type(self).__name__}")
-        values = {k: self._values(k, series[k][-1]) for k in self.keys}
-        with self._throttle.lock:
-            self._pending[phase] = values
-
-    def _values(self, key: str, latest: Any) -> list[float]:
+    def _convert(self, phase: str, key: str, latest: Any) -> list[float]:
         arr = to_array(key, latest)
         n = len(self.categories)
         if arr.shape != (n,) or arr.dtype.kind not in "biuf":
@@ -107,9 +85,11 @@ class _BarPlotsCallback(LiveView):
         return [v if math.isfinite(v) else math.nan for v in arr.astype(float).tolist()]
 
     def _apply(self) -> None:
-        n = len(self.categories)
-        for phase, values in self._pending.items():
-            self.sources[phase].patch({k: [(slice(0, n), v)] for k, v in values.items()})
+        patches: dict[str, dict[str, list]] = {}
+        for (phase, key), values in self._pending.items():  # one patch per source, all its keys
+            patches.setdefault(phase, {})[key] = [(slice(0, len(values)), values)]
+        for phase, patch in patches.items():
+            self.sources[phase].patch(patch)
         self._pending = {}
 
     def __repr__(self) -> str:

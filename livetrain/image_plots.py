@@ -9,16 +9,15 @@ from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
-from .history import History
 from .images import Colormap, colormap, make_grid, to_batch, to_rgba_u32
-from .view import LiveView, names
+from .view import LatestValuesView, names
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
            "sample": "Samples", "samples": "Samples", "generated": "Generated", "fake": "Generated"}
 _BLANK = np.zeros((1, 1), np.uint32)  # one transparent pixel until the first images arrive
 
 
-class ImagePlotsCallback(LiveView):
+class ImagePlotsCallback(LatestValuesView):
     """Live image grids, one figure per (phase, key): ``history[phase][key][-1]`` at each epoch's end.
 
     Each value is a batch of images (a torch tensor or an array, see :func:`livetrain.images.to_batch`);
@@ -47,6 +46,8 @@ class ImagePlotsCallback(LiveView):
         >>> cb.sources["train"]["recon"].data["image"][0].shape
         (62, 242)
     """
+
+    _noun = "images"
 
     def __init__(self, keys: Sequence[str] = ("recon", "target"), phases: Sequence[str] = ("train", "test"), *,
                  cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, max_images: int = 64,
@@ -80,28 +81,7 @@ class ImagePlotsCallback(LiveView):
         p.image_rgba(image="image", x=0, y=0, dw=1, dh=1, source=self.sources[phase][key])
         return p
 
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:  # a resumed run shows its last images at once
-            if all(history.get(phase, {}).get(k) for k in self.keys):
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        self._record(phase, history)
-        self._request()
-
-    def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        """Render the last images of every key of ``phase`` (outside the lock), then record them."""
-        series = self._series(phase, history)
-        missing = [k for k in self.keys if k not in series or not len(series[k])]
-        if missing:
-            raise KeyError(f"history[{phase!r}] has no images for {missing}; it has {list(series)}. "
-                           f"Pass keys=(...) to {type(self).__name__}")
-        pictures = {(phase, k): self._render(phase, k, series[k][-1]) for k in self.keys}
-        with self._throttle.lock:
-            self._pending.update(pictures)
-
-    def _render(self, phase: str, key: str, images: Any) -> np.ndarray:
+    def _convert(self, phase: str, key: str, images: Any) -> np.ndarray:
         if getattr(images, "ndim", 0) >= 3:
             images = images[:self.max_images]
         try:

@@ -125,6 +125,43 @@ class LiveView(Callback):
         self._throttle.close()
 
 
+
+class LatestValuesView(LiveView):
+    """A view of each phase's latest value per key (bars, images): every update replaces them.
+
+    Subclasses set ``keys`` and ``_noun`` and implement :meth:`_convert`; the converted values wait in
+    ``self._pending[phase, key]`` until :meth:`_apply` moves them into the Bokeh models.
+    """
+
+    keys: tuple[str, ...]
+    _noun = "values"
+
+    def on_train_begin(self, history: History) -> None:
+        for phase in self.phases:  # a resumed run shows its last values at once
+            if all(len(history.get(phase, {}).get(k, ())) for k in self.keys):
+                self._record(phase, history)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        self._record(phase, history)
+        self._request()
+
+    def _record(self, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        """Convert the latest value of every key of ``phase`` (outside the lock), then record them."""
+        series = self._series(phase, history)
+        missing = [k for k in self.keys if k not in series or not len(series[k])]
+        if missing:
+            raise KeyError(f"history[{phase!r}] has no {self._noun} for {missing}; it has {list(series)}. "
+                           f"Pass keys=(...) to {type(self).__name__}")
+        latest = {(phase, k): self._convert(phase, k, series[k][-1]) for k in self.keys}
+        with self._throttle.lock:
+            self._pending.update(latest)
+
+    def _convert(self, phase: str, key: str, value: Any) -> Any:
+        """``value`` in the form :meth:`_apply` sets on the Bokeh models, or a clear error."""
+        raise NotImplementedError
+
+
 def names(what: str, values: Sequence[str]) -> tuple[str, ...]:
     """``values`` as a tuple of names, or a ``TypeError`` saying what was expected.
 
