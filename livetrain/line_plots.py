@@ -31,6 +31,26 @@ def best_mode(key: str) -> str:
     return "min" if any(w in key.lower() for w in _MIN_WORDS) else "max"
 
 
+def line_colors(phases: Sequence[str]) -> dict[str, str]:
+    """The colour of each phase's line: train red, test/validation blue, others from Category10.
+
+    Example:
+        >>> line_colors(["train", "val"])
+        {'train': '#d62728', 'val': '#1f77b4'}
+    """
+    return {p: _PHASE_COLORS.get(p, Category10_10[i % 10]) for i, p in enumerate(phases)}
+
+
+def line_title(key: str) -> str:
+    """A metric's figure title: ``"Loss"``, ``"Accuracy"``, or the key itself.
+
+    Example:
+        >>> line_title("acc"), line_title("f1")
+        ('Accuracy', 'f1')
+    """
+    return _TITLES.get(key, key)
+
+
 class LinePlotsCallback(LiveView):
     """Live line plots of epoch metrics: one figure per key, one line per phase.
 
@@ -105,15 +125,14 @@ class LinePlotsCallback(LiveView):
 
     def _figure(self, key: str):
         width, height = self._size
-        p = figure(title=_TITLES.get(key, key), width=width, height=height, x_range=self._x_range,
+        p = figure(title=line_title(key), width=width, height=height, x_range=self._x_range,
                    y_range=DataRange1d(only_visible=True), x_axis_label="epoch", min_border_right=20,
                    tools="pan,wheel_zoom,box_zoom,reset,save")
         # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
         # y range a start until the first data arrives, then it is hidden (see _apply).
         self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
         items, lines = [], []
-        for i, phase in enumerate(self.phases):
-            color = _PHASE_COLORS.get(phase, Category10_10[i % 10])
+        for phase, color in line_colors(self.phases).items():
             line = p.line("epoch", key, source=self.sources[phase], color=color, line_width=3, name=phase)
             renderers = [line]
             if phase in self.batch_phases:
