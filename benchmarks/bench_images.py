@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import KB, Kernel, Message, goal_lines, push_sizes, split, write  # noqa: E402
+from bench_updates import KB, Kernel, Message, goal_lines, publish, push_sizes, split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -317,14 +317,7 @@ def main(argv: list[str] | None = None) -> None:
 
     results = [s.summary() for s in measure(0.2 if args.quick else 1.0, log)]
     check(results)
-    checks = goals(results)
-    env["load_average_end"] = os.getloadavg()
-    env["duration_s"] = round(time.monotonic() - start, 1)
-    report = markdown(env, results, checks)
-    write(args.out / "images.json",
-          json.dumps({"environment": env, "goals": checks, "results": results}, indent=1, ensure_ascii=False) + "\n")
-    write(args.out / "images.md", report)
-    print(report)
+    publish(args.out / "images", env, results, goals(results), markdown, start)
 
 
 if __name__ == "__main__":

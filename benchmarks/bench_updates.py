@@ -523,6 +523,18 @@ def write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def publish(stem: Path, env: dict[str, Any], results: list[dict[str, Any]], checks: list[dict[str, Any]],
+            markdown: Callable[..., str], start: float) -> None:
+    """Write ``stem``.json (everything) and ``stem``.md (the report), atomically, and print the report."""
+    env["load_average_end"] = os.getloadavg()
+    env["duration_s"] = round(time.monotonic() - start, 1)
+    report = markdown(env, results, checks)
+    write(stem.with_suffix(".json"),
+          json.dumps({"environment": env, "goals": checks, "results": results}, indent=1, ensure_ascii=False) + "\n")
+    write(stem.with_suffix(".md"), report)
+    print(report)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure, write ``updates.json`` and ``updates.md``, print the report. Goals are reported, not enforced."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -541,14 +553,7 @@ def main(argv: list[str] | None = None) -> None:
     results = sorted((s.summary() for s in measure(plan, log)),
                      key=lambda r: (order.index(r["contender"]), r["mode"] != "pushed", r["n"]))
     check(results)
-    checks = goals(results)
-    env["load_average_end"] = os.getloadavg()
-    env["duration_s"] = round(time.monotonic() - start, 1)
-    report = markdown(env, results, checks)
-    write(args.out / "updates.json",
-          json.dumps({"environment": env, "goals": checks, "results": results}, indent=1, ensure_ascii=False) + "\n")
-    write(args.out / "updates.md", report)
-    print(report)
+    publish(args.out / "updates", env, results, goals(results), markdown, start)
 
 
 if __name__ == "__main__":
