@@ -11,7 +11,7 @@ build the grid, colour it, set it, push it. Each contender runs in its own ipyke
 
 - ``livetrain``: ``ImagePlotsCallback(keys=("recon",), phases=("train",))``, shown with ``cb.show()``;
   one update is ``on_epoch_end`` then ``flush()`` (mode ``pushed``). Mode ``render`` times the
-  conversion alone: ``to_rgba_u32(make_grid(to_batch(x)), lut)``, no Bokeh.
+  conversion alone: ``grid_picture(x, lut)``, no Bokeh.
 - ``blog``: the blog's ``_to_img`` (``make_grid``, then ``matplotlib.cm.gray(grid) * 255`` as uint8
   ``(H, W, 4)``, flipped) into an ``image_rgba`` source shown with ``show(..., notebook_handle=True)``,
   then ``push_notebook``. torchvision is optional, so its grid comes from ``livetrain.images.make_grid``
@@ -82,7 +82,7 @@ def _measure(mode, k):
 
 LIVETRAIN = '''
 from livetrain.image_plots import ImagePlotsCallback
-from livetrain.images import make_grid, to_batch, to_rgba_u32
+from livetrain.images import grid_picture
 
 cb = ImagePlotsCallback(keys=("recon",), phases=("train",))
 cb.show()
@@ -94,7 +94,7 @@ def _pushed():
     cb.flush()
 
 def _render():
-    to_rgba_u32(make_grid(to_batch(_next_batch())), cb.lut)
+    grid_picture(_next_batch(), cb.lut)
 
 _STEPS.update(pushed=_pushed, render=_render)
 '''
@@ -155,7 +155,7 @@ class Mode:
 CONTENDERS = {"livetrain": LIVETRAIN, "blog": BLOG}
 MODES = (
     Mode("livetrain", "pushed", "livetrain `ImagePlotsCallback`: on_epoch_end + flush (draws)", 200),
-    Mode("livetrain", "render", "livetrain conversion only: to_batch + make_grid + colour map (no push)", 200,
+    Mode("livetrain", "render", "livetrain conversion only: `grid_picture` (no push)", 200,
          pushes=False),
     Mode("blog", "ndarray3d", "blog as written: `[img]`, 3-D uint8 ndarray (draws nothing)", 200),
     Mode("blog", "list3d", "blog, nested lists: `[img.tolist()]`, 3-D uint8 (draws nothing)", 20),

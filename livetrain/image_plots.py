@@ -9,7 +9,7 @@ from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
-from .images import Colormap, colormap, make_grid, to_batch, to_rgba_u32
+from .images import Colormap, colormap, grid_picture
 from .view import LatestValuesView, names
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
@@ -85,7 +85,7 @@ class ImagePlotsCallback(LatestValuesView):
         if getattr(images, "ndim", 0) >= 3:
             images = images[:self.max_images]
         try:
-            return to_rgba_u32(make_grid(to_batch(images), self.nrow, self.padding), self.lut)
+            return grid_picture(images, self.lut, self.nrow, self.padding)
         except ValueError as exc:
             raise ValueError(f"history[{phase!r}][{key!r}][-1]: {exc}") from None
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livetrain import images
-from livetrain.images import colormap, make_grid, to_batch, to_rgba_u32
+from livetrain.images import colormap, grid_picture, make_grid, to_batch, to_rgba_u32
 
 
 def torchvision_make_grid(tensor, nrow=8, padding=2, pad_value=0.0):
@@ -250,3 +250,36 @@ def test_rgb_gets_opaque_alpha_and_rgba_is_kept():
 def test_to_rgba_rejects_other_shapes():
     with pytest.raises(ValueError, match=r"\(H, W, C\) with C in 1, 3, 4; got shape \(2, 2, 2\)"):
         to_rgba_u32(np.zeros((2, 2, 2)))
+
+
+# --- grid_picture ---
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 11), h=st.integers(1, 6), w=st.integers(1, 6), layout=st.sampled_from(["nchw", "nhw", "nhwc"]),
+       dtype=st.sampled_from(["float32", "float64", "uint8", "bool"]), nrow=st.integers(1, 5), padding=st.integers(0, 3),
+       cmap=st.sampled_from(["gray", "inferno", "viridis_r"]), seed=st.integers(0, 2**16))
+def test_grid_picture_equals_the_three_steps(n, h, w, layout, dtype, nrow, padding, cmap, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.5, 0.6, (n, h, w))  # values outside [0, 1] and NaN too
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x = {"uint8": lambda: rng.integers(0, 256, x.shape).astype(np.uint8), "bool": lambda: x > 0.5}.get(
+        dtype, lambda: x.astype(dtype))()
+    x = {"nchw": x[:, None], "nhw": x, "nhwc": x[..., None]}[layout]
+    expected = to_rgba_u32(make_grid(to_batch(x), nrow, padding), cmap)
+    np.testing.assert_array_equal(grid_picture(x, cmap, nrow, padding), expected)
+
+
+def test_grid_picture_of_colour_images_and_tensors():
+    rgb = torch.rand(6, 3, 5, 4)
+    np.testing.assert_array_equal(grid_picture(rgb, nrow=4), to_rgba_u32(make_grid(to_batch(rgb), 4)))
+    gray = torch.rand(64, 1, 28, 28)
+    picture = grid_picture(gray)
+    assert picture.shape == (242, 242) and picture.dtype == np.uint32 and picture.flags.c_contiguous
+    np.testing.assert_array_equal(picture, to_rgba_u32(make_grid(to_batch(gray))))
+
+
+def test_grid_picture_rejects_bad_input_like_the_steps_do():
+    with pytest.raises(ValueError, match=r"got int64 array of shape \(2, 3, 3\)"):
+        grid_picture(np.zeros((2, 3, 3), np.int64))
+    with pytest.raises(ValueError, match="nrow must be >= 1"):
+        grid_picture(np.zeros((2, 3, 3)), nrow=0)
