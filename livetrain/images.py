@@ -220,7 +220,7 @@ def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: i
     """
     x, dtype = _nhwc(images)
     if x.shape[3] != 1 or _torchvision_make_grid() is not None:
-        return to_rgba_u32(make_grid(to_batch(x), nrow, padding), cmap)
+        return to_rgba_u32(make_grid(to_batch(images), nrow, padding), cmap)
     if nrow < 1 or padding < 0:
         raise ValueError(f"nrow must be >= 1 and padding >= 0, got nrow={nrow!r}, padding={padding!r}")
     if dtype == np.uint8:
