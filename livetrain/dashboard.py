@@ -43,6 +43,19 @@ class Dashboard(LiveView):
         self.phases = phases  # the views check their own phases
         self.graph = column([v.graph for v in self.views])
 
+    def replica(self) -> Dashboard:
+        """A new dashboard of the views' replicas (see :meth:`LiveView.replica`).
+
+        Example:
+            >>> from livetrain import LinePlotsCallback
+            >>> len(Dashboard([LinePlotsCallback()]).replica().views)
+            1
+        """
+        copy = Dashboard([v.replica() for v in self.views], interval=0)
+        copy._out = None
+        copy.params = dict(self.params)
+        return copy
+
     def _apply(self) -> None:
         self._hooks.call("_apply")  # a view failing here is switched off like a failing hook
 

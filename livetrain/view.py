@@ -32,6 +32,11 @@ class LiveView(Callback):
     graph: Model
     phases: tuple[str, ...]
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> LiveView:
+        self = super().__new__(cls)
+        self._settings = (args, kwargs)  # what replica() builds its copy from
+        return self
+
     def __init__(self, interval: float = 0.1) -> None:
         self._throttle = Throttle(self._push, interval)
         self._out: NotebookPush | None = NotebookPush() if in_kernel() else None
@@ -73,6 +78,27 @@ class LiveView(Callback):
         if not self.displayed:
             self.show()
         self._throttle.request()
+
+    def replica(self) -> LiveView:
+        """A new view with this one's settings and phases, never displayed and updated at once (no throttle).
+
+        Frames are drawn from replicas (see :class:`livetrain.FrameExporter`): feeding one the history up
+        to an epoch puts its layout in the state the live view showed at that epoch.
+
+        Example:
+            >>> from livetrain import LinePlotsCallback
+            >>> copy = LinePlotsCallback(epochs=5, keys=("loss",)).replica()
+            >>> copy.on_epoch_end(0, "train", {"train": {"loss": [0.9]}})
+            >>> copy.sources["train"].data["loss"]
+            [0.9]
+        """
+        args, kwargs = self._settings
+        copy = type(self)(*args, **{**kwargs, "interval": 0})
+        copy._out = None
+        copy.set_params(dict(self.params))
+        if copy.phases != self.phases:
+            copy._build(self.phases)
+        return copy
 
     def _build(self, phases: tuple[str, ...]) -> None:
         """Make ``self.graph`` and its sources for ``phases``."""
