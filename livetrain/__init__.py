@@ -11,6 +11,7 @@ Example:
 from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
 from .callback import Callback, CallbackDisabledWarning, CallbackList
 from .dashboard import Dashboard
+from .exporter import FrameExporter
 from .history import History
 from .image_plots import ImagePlotsCallback
 from .line_plots import LinePlotsCallback
@@ -18,5 +19,5 @@ from .loop import train_loop
 from .view import LiveView
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "HBarPlotsCallback", "History",
+__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback", "History",
            "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]
