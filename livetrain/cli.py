@@ -1,0 +1,109 @@
+"""The ``livetrain`` command: ``livetrain gif HISTORY.json --view line --out fig/line.gif`` re-draws a saved run."""
+from __future__ import annotations
+
+import argparse
+import numbers
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
+from .exporter import FrameExporter
+from .history import History
+from .image_plots import ImagePlotsCallback
+from .line_plots import LinePlotsCallback
+from .renderer import RENDERERS
+from .view import LiveView
+
+VIEWS = ("line", "vbar", "hbar", "image")
+_DEFAULT_KEYS = {"vbar": ("corrects", "counts"), "hbar": ("corrects", "counts"), "image": ("recon", "target")}
+
+
+def make_view(kind: str, history: History, keys: Sequence[str] | None = None, phases: Sequence[str] | None = None,
+              cmap: str = "gray") -> LiveView:
+    """The live view ``kind`` (line, vbar, hbar or image) for a saved ``history``, with keys found in it.
+
+    The line view plots ``keys``, by default every key holding one number per epoch; the bar views
+    take their categories from the first epoch's values.
+
+    Example:
+        >>> make_view("line", History({"train": {"loss": [0.5], "acc": [0.9], "recon": [[[0.0]]]}})).keys
+        ('loss', 'acc')
+    """
+    if kind not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {kind!r}")
+    phases = tuple(phases or history)
+    if not phases or any(p not in history for p in phases):
+        raise ValueError(f"the history has phases {list(history)}; asked for {list(phases)}")
+    first = history[phases[0]]
+    if kind == "line":
+        keys = tuple(keys or [k for k, v in first.items() if v and isinstance(v[0], numbers.Real)])
+    keys = tuple(keys or _DEFAULT_KEYS[kind])
+    missing = [k for k in keys if k not in first]
+    if not keys or missing:
+        raise ValueError(f"history[{phases[0]!r}] has keys {list(first)}; the {kind} view needs "
+                         f"{missing or 'a key with one number per epoch'} (choose with --keys)")
+    if kind == "line":
+        return LinePlotsCallback(len(first[keys[0]]), keys, phases)
+    if kind == "image":
+        return ImagePlotsCallback(keys, phases, cmap=cmap)
+    bars = VBarPlotsCallback if kind == "vbar" else HBarPlotsCallback
+    return bars(len(first[keys[0]][0]), keys, phases)
+
+
+def replay(history: History, exporter: FrameExporter) -> None:
+    """Show ``exporter`` the saved ``history`` epoch by epoch, as ``train_loop`` would have.
+
+    Example:
+        >>> view = LinePlotsCallback()
+        >>> exporter = FrameExporter(view)
+        >>> replay(History({"train": {"loss": [0.5, 0.4], "acc": [0.8, 0.9]}}), exporter)
+        >>> len(exporter._marks)
+        2
+    """
+    grown = History({p: {k: [] for k in series} for p, series in history.items()})
+    for epoch in range(max((len(v) for s in history.values() for v in s.values()), default=0)):
+        for phase, series in history.items():
+            if any(len(v) > epoch for v in series.values()):
+                for key, values in series.items():
+                    grown[phase][key].extend(values[epoch:epoch + 1])
+                exporter.on_epoch_end(epoch, phase, grown)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``livetrain`` command."""
+    parser = argparse.ArgumentParser(prog="livetrain", description="livetrain's command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    gif = commands.add_parser("gif", help="draw a saved history (History.save / train_loop(history_path=...)) "
+                                          "as a GIF of the training's progress, one frame per epoch")
+    gif.add_argument("history", type=Path, help="the history's JSON file")
+    gif.add_argument("--view", choices=VIEWS, default="line", help="which live view to draw (default: line)")
+    gif.add_argument("--out", type=Path, required=True, help="the GIF to write, e.g. fig/line.gif")
+    gif.add_argument("--keys", nargs="+", help="history keys to draw (default: loss and metrics for line, "
+                                               "corrects and counts for bars, recon and target for image)")
+    gif.add_argument("--phases", nargs="+", help="phases to draw (default: all in the history)")
+    gif.add_argument("--cmap", default="gray", help="colour map of single-channel images (default: gray)")
+    gif.add_argument("--renderer", choices=RENDERERS, default="auto", help="browser (Chromium: Bokeh's own "
+                     "pixels), matplotlib (no browser) or auto (the browser when there is one)")
+    gif.add_argument("--frames-dir", type=Path, help="also write one PNG per epoch here")
+    gif.add_argument("--every", type=int, default=1, help="draw every N-th epoch (and the last)")
+    gif.add_argument("--duration-ms", type=int, default=200, help="time per frame (default: 200)")
+    gif.add_argument("--last-ms", type=int, default=1500, help="time the last frame stays (default: 1500)")
+    args = parser.parse_args(argv)
+    try:
+        history = History.load(args.history)
+        exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, args.cmap),
+                                 renderer=args.renderer, every=args.every)
+        replay(history, exporter)
+        out = exporter.save_gif(args.out, duration_ms=args.duration_ms, last_ms=args.last_ms)
+        if args.frames_dir is not None:
+            exporter.save_frames(args.frames_dir)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError) as exc:
+        print(f"livetrain gif: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({len(exporter.frames())} frames)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
