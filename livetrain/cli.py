@@ -58,7 +58,7 @@ def replay(history: History, exporter: FrameExporter) -> None:
         >>> view = LinePlotsCallback()
         >>> exporter = FrameExporter(view)
         >>> replay(History({"train": {"loss": [0.5, 0.4], "acc": [0.8, 0.9]}}), exporter)
-        >>> len(exporter._marks)
+        >>> exporter.recorded
         2
     """
     grown = History({p: {k: [] for k in series} for p, series in history.items()})

@@ -77,6 +77,16 @@ class FrameExporter(Callback):
     def on_exception(self, exception: BaseException, history: History) -> None:
         self._write()
 
+    @property
+    def recorded(self) -> int:
+        """How many epochs are recorded (one frame each, with ``every=1``)."""
+        return len(self._marks)
+
+    @property
+    def drawn(self) -> int:
+        """How many frames are drawn so far (during training only with ``eager=True``)."""
+        return len(self._drawn)
+
     def frames(self) -> list[Frame]:
         """The recorded epochs drawn as frames (PNG bytes or PIL images), in order; drawn now if needed."""
         if self._jobs is not None:
