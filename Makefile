@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml
 	$(PIP) -e '.[dev]' $(QUIET)
 	touch $@
 
+# The quickstart, then the post's two notebooks, which also write its GIFs to fig/.
 demo: install
 	$(BIN)/python scripts/run_demo.py
+	$(BIN)/python scripts/run_demo.py --notebook notebooks/02_classifier.ipynb --epochs 12
+	$(BIN)/python scripts/run_demo.py --notebook notebooks/03_vae_images.ipynb --epochs 12
 
 test: install
 	$(BIN)/python -m pytest

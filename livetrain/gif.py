@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from .files import atomic_path
 
 Frame = Any  # a PIL image, an (H, W, 3|4) uint8 array, PNG bytes, or a path to an image file
 
@@ -67,18 +68,10 @@ def save_gif(frames: Sequence[Frame], path: str | os.PathLike, *, duration_ms: i
     images = [_on_canvas(i, size) for i in images]
     palette = _palette([images[0], images[len(images) // 2], images[-1]], colors)
     indexed = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in images]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:], optimize=True, loop=loop,
                         duration=[duration_ms] * (len(indexed) - 1) + [last_ms])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def _on_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:

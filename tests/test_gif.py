@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -56,3 +57,13 @@ def test_bad_input_gets_a_clear_error(tmp_path, frames, kwargs, match):
     with pytest.raises(ValueError, match=match):
         save_gif(frames, tmp_path / "x.gif", **kwargs)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_the_gif_gets_a_normal_file_mode_and_no_temporary_file_stays(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        out = save_gif([plot_like(1), plot_like(2)], tmp_path / "line.gif")
+    finally:
+        os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~0o022
+    assert [p.name for p in tmp_path.iterdir()] == ["line.gif"]

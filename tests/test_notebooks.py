@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -43,8 +44,15 @@ def test_quickstart_notebook_runs_headlessly_and_saves_its_history():
     assert len(history["test"]["acc"]) == 3 and history["test"]["acc"][-1] > 0.5
 
 
-def test_classifier_notebook_shows_lines_bars_and_a_dashboard():
-    done, outputs = run_demo("--notebook", "notebooks/02_classifier.ipynb", "--epochs", "2", "-p", "DATASET=digits")
+def gif_frames(path: Path) -> int:
+    with Image.open(path) as gif:
+        assert gif.info["loop"] == 0
+        return gif.n_frames
+
+
+def test_classifier_notebook_shows_lines_bars_and_a_dashboard(tmp_path):
+    done, outputs = run_demo("--notebook", "notebooks/02_classifier.ipynb", "--epochs", "2", "-p", "DATASET=digits",
+                             "-p", f"FIG_DIR={tmp_path}")
     assert "dataset: digits" in done.stdout
     assert "bokeh plots shown:   4" in done.stdout
     line, vbar, hbar, board = bokeh_displays(outputs)
@@ -55,10 +63,13 @@ def test_classifier_notebook_shows_lines_bars_and_a_dashboard():
     printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
     assert printed.count("test acc:") == 5  # sections 0 to 4 each train once
     assert "test counts per class:   [36, 36, 35, 37, 36, 37, 36, 36, 35, 36]" in printed  # summed over the epoch
+    assert {name: gif_frames(tmp_path / name) for name in ("line.gif", "vbar.gif", "hbar.gif")} == \
+        {"line.gif": 2, "vbar.gif": 2, "hbar.gif": 2}  # the post's GIFs, a frame per epoch
 
 
-def test_vae_notebook_shows_gray_and_inferno_image_grids():
-    done, outputs = run_demo("--notebook", "notebooks/03_vae_images.ipynb", "--epochs", "2", "-p", "DATASET=digits")
+def test_vae_notebook_shows_gray_and_inferno_image_grids(tmp_path):
+    done, outputs = run_demo("--notebook", "notebooks/03_vae_images.ipynb", "--epochs", "2", "-p", "DATASET=digits",
+                             "-p", f"FIG_DIR={tmp_path}")
     assert "dataset: digits" in done.stdout
     assert "bokeh plots shown:   2" in done.stdout
     gray, inferno = bokeh_displays(outputs)
@@ -66,6 +77,7 @@ def test_vae_notebook_shows_gray_and_inferno_image_grids():
         assert glyphs(plot, "ImageRGBA") == 4  # recon and target, train and test
     printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
     assert printed.count("test loss:") == 2
+    assert gif_frames(tmp_path / "gray_image.gif") == gif_frames(tmp_path / "inferno_image.gif") == 2
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
