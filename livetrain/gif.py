@@ -83,9 +83,17 @@ def _on_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _palette(samples: list[Image.Image], colors: int) -> Image.Image:
-    """One palette for every frame, from a montage of the first, middle and last frames."""
+    """One palette for every frame, from a montage of the first, middle and last frames: their most frequent
+    colours exactly (a plot's background, lines and bars stay their colour; median cut alone would average
+    white with its neighbours), the rest by median cut."""
     width, height = samples[0].size
     montage = Image.new("RGB", (width, height * len(samples)))
     for k, image in enumerate(samples):
         montage.paste(image, (0, k * height))
-    return montage.quantize(colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    counted = montage.getcolors(width * height * len(samples))
+    exact = [c for _, c in sorted(counted, reverse=True)[:colors // 2]]
+    rest = montage.quantize(colors - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    entries = [c for rgb in exact for c in rgb] + rest.getpalette()[:3 * (colors - len(exact))]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(entries)
+    return palette
