@@ -62,14 +62,15 @@ def save_gif(frames: Sequence[Frame], path: str | os.PathLike, *, duration_ms: i
     if duration_ms < 20 or last_ms < 20:
         raise ValueError(f"frame durations must be >= 20 ms (browsers slow shorter ones down); "
                          f"got duration_ms={duration_ms}, last_ms={last_ms}")
-    if not 2 <= colors <= 256:
-        raise ValueError(f"colors must be between 2 and 256, got {colors}")
+    if not 2 <= colors <= 255:
+        raise ValueError(f"colors must be between 2 and 255, got {colors}")
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Pillow decodes and maps colours without the GIL
         images = list(pool.map(to_image, frames))
         size = (max(i.width for i in images), max(i.height for i in images))
         images = [_on_canvas(i, size) for i in images]
         palette = _palette([images[0], images[len(images) // 2], images[-1]], colors)
-        indexed = list(pool.map(lambda i: i.quantize(palette=palette, dither=Image.Dither.NONE), images))
+        exact = _exact_index(palette)
+        indexed = list(pool.map(lambda i: _indexed(i, palette, exact), images))
     with atomic_path(path) as tmp:
         indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:], optimize=True, loop=loop,
                         duration=[duration_ms] * (len(indexed) - 1) + [last_ms])
@@ -86,17 +87,37 @@ def _on_canvas(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def _palette(samples: list[Image.Image], colors: int) -> Image.Image:
     """One palette for every frame, from a montage of the first, middle and last frames: their most frequent
-    colours exactly (a plot's background, lines and bars stay their colour; median cut alone would average
-    white with its neighbours), the rest by median cut."""
+    colours exactly (a plot's background, lines and bars keep their colour; median cut alone would average
+    white with its neighbours), then median-cut colours for the rest."""
     width, height = samples[0].size
     montage = Image.new("RGB", (width, height * len(samples)))
     for k, image in enumerate(samples):
         montage.paste(image, (0, k * height))
     montage = montage.resize((width // 2, height * len(samples) // 2), Image.Resampling.NEAREST)  # 4x fewer pixels,
     counted = montage.getcolors(montage.width * montage.height)                               # no new colours
-    exact = [c for _, c in sorted(counted, reverse=True)[:colors // 2]]
-    rest = montage.quantize(colors - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    entries = [c for rgb in exact for c in rgb] + rest.getpalette()[:3 * (colors - len(exact))]
+    frequent = [c for _, c in sorted(counted, reverse=True)[:colors // 2]]
+    cut = montage.quantize(colors - len(frequent), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    entries = [v for color in frequent for v in color] + cut.getpalette()[:3 * (colors - len(frequent))]
     palette = Image.new("P", (1, 1))
     palette.putpalette(entries)
     return palette
+
+
+def _exact_index(palette: Image.Image) -> np.ndarray:
+    """For every 24-bit colour, its palette index if the palette has it, else 255."""
+    rgb = np.array(palette.getpalette(), np.uint32).reshape(-1, 3)
+    table = np.full(1 << 24, 255, np.uint8)
+    table[(rgb[::-1, 0] | rgb[::-1, 1] << 8 | rgb[::-1, 2] << 16)] = np.arange(len(rgb))[::-1]  # first entry wins
+    return table
+
+
+def _indexed(image: Image.Image, palette: Image.Image, exact: np.ndarray) -> Image.Image:
+    """``image`` in ``palette``: its colours that the palette has, exactly (Pillow's own mapping goes through a
+    coarse colour cache that can give white's pixels to a near-white entry), the others to Pillow's nearest."""
+    index = exact[np.asarray(image.convert("RGBX")).view(np.uint32)[..., 0] & 0xFFFFFF]
+    missing = index == 255
+    if missing.any():
+        index[missing] = np.asarray(image.quantize(palette=palette, dither=Image.Dither.NONE))[missing]
+    out = Image.fromarray(index, "P")
+    out.putpalette(palette.getpalette())
+    return out

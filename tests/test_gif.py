@@ -51,7 +51,7 @@ def test_accepts_png_bytes_paths_images_and_rgba(tmp_path):
     ([np.zeros((4, 4), np.uint8)], {}, r"\(H, W, 3\|4\) uint8 array; got ndarray of shape \(4, 4\)"),
     ([np.zeros((4, 4, 3), np.float32)], {}, "uint8 array"),
     ([plot_like(1)], {"duration_ms": 5}, "durations must be >= 20 ms"),
-    ([plot_like(1)], {"colors": 1}, "colors must be between 2 and 256"),
+    ([plot_like(1)], {"colors": 1}, "colors must be between 2 and 255"),
 ])
 def test_bad_input_gets_a_clear_error(tmp_path, frames, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -67,3 +67,20 @@ def test_the_gif_gets_a_normal_file_mode_and_no_temporary_file_stays(tmp_path):
         os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~0o022
     assert [p.name for p in tmp_path.iterdir()] == ["line.gif"]
+
+
+def test_white_stays_white_next_to_near_whites(tmp_path):
+    """Pillow's own palette mapping would give white's pixels to a near-white entry (a legend's background)."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(3):
+        a = np.full((60, 80, 3), 255, np.uint8)
+        a[5:25, 40:75] = (253, 253, 253)  # a legend box at 95 % opacity over white
+        a[30:50] = rng.integers(200, 256, (20, 80, 3))  # many near-white shades, like anti-aliasing
+        a[55, : 20 * (k + 1)] = (214, 39, 40)
+        frames.append(a)
+    gif = Image.open(save_gif(frames, tmp_path / "w.gif", colors=16))
+    for k, frame in enumerate(ImageSequence.Iterator(gif)):
+        rgb = np.asarray(frame.convert("RGB"))
+        assert (rgb[:5] == 255).all() and (rgb[5:25, 40:75] == 253).all()
+        assert (rgb[55, : 20 * (k + 1)] == (214, 39, 40)).all()
