@@ -32,6 +32,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_updates.py
 	$(BIN)/python benchmarks/bench_images.py
+	$(BIN)/python benchmarks/bench_frames.py
 
 clean:
 	rm -rf $(VENV) build notebooks/executed .pytest_cache .hypothesis
