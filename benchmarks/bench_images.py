@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import KB, Kernel, Message, goal_lines, publish, push_sizes, split  # noqa: E402
+from bench_updates import KB, Kernel, Message, git_revision, goal_lines, logger, publish, push_sizes, split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -263,11 +262,7 @@ def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def environment(quick: bool) -> dict[str, Any]:
     """Versions, machine and source revision."""
     packages = ("livetrain", "bokeh", "numpy", "torch", "matplotlib", "ipykernel", "jupyter_client", "pyzmq")
-    try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                  text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        revision = None
+    revision = git_revision()
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
             "platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
             "git": revision, "versions": {p: metadata.version(p) for p in packages},
@@ -311,9 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     env = environment(args.quick)
     start = time.monotonic()
-
-    def log(text: str) -> None:
-        print(f"[{time.monotonic() - start:6.1f} s] {text}", file=sys.stderr, flush=True)
+    log = logger(start)
 
     results = [s.summary() for s in measure(0.2 if args.quick else 1.0, log)]
     check(results)

@@ -459,11 +459,7 @@ def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def environment(plan: Plan, quick: bool) -> dict[str, Any]:
     """Versions, machine and source revision, so that numbers from different runs can be compared."""
     packages = ("livetrain", "bokeh", "livelossplot", "matplotlib", "numpy", "ipykernel", "jupyter_client", "pyzmq")
-    try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                  text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        revision = None
+    revision = git_revision()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
@@ -500,6 +496,22 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
                      f"{r['cpu_ms']['median']:.3f} | {r['updates']} | {w['bytes_per_update'] / KB:.2f} | "
                      f"{w['messages_per_update']:.2f} |")
     return "\n".join(lines + goal_lines(checks)) + "\n"
+
+
+def git_revision() -> str | None:
+    """``git describe --always --dirty`` of the source tree, or None outside a checkout."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def logger(start: float) -> Callable[[str], None]:
+    """A progress printer to stderr, each line stamped with the seconds since ``start`` (``time.monotonic()``)."""
+    def log(text: str) -> None:
+        print(f"[{time.monotonic() - start:6.1f} s] {text}", file=sys.stderr, flush=True)
+    return log
 
 
 def goal_lines(checks: list[dict[str, Any]]) -> list[str]:
@@ -545,9 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = QUICK if args.quick else FULL
     env = environment(plan, args.quick)
     start = time.monotonic()
-
-    def log(text: str) -> None:
-        print(f"[{time.monotonic() - start:6.1f} s] {text}", file=sys.stderr, flush=True)
+    log = logger(start)
 
     order = [c.name for c in CONTENDERS]
     results = sorted((s.summary() for s in measure(plan, log)),

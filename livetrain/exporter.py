@@ -1,6 +1,7 @@
 """``FrameExporter``: a view's state at each epoch, as PNG frames and a GIF, without slowing training down."""
 from __future__ import annotations
 
+import io
 import os
 import queue
 import threading
@@ -58,7 +59,7 @@ class FrameExporter(Callback):
         self.gif, self.frames_dir = gif, frames_dir
         self.notice: str | None = None  # which renderer drew the frames, once they are drawn
         self._marks: dict[int, tuple[Mapping[str, Mapping[str, list]], Lengths, list[str]]] = {}
-        self._drawn: dict[int, Frame] = {}
+        self._drawn: dict[int, bytes] = {}
         self._replica: LiveView | None = None
         self._lock = threading.Lock()
         self._jobs: queue.Queue[int | None] | None = None
@@ -87,8 +88,8 @@ class FrameExporter(Callback):
         """How many frames are drawn so far (during training only with ``eager=True``)."""
         return len(self._drawn)
 
-    def frames(self) -> list[Frame]:
-        """The recorded epochs drawn as frames (PNG bytes or PIL images), in order; drawn now if needed."""
+    def frames(self) -> list[bytes]:
+        """The recorded epochs drawn as frames (PNG bytes), in order; drawn now if needed."""
         if self._jobs is not None:
             self._jobs.join()
         todo = [e for e in self._epochs() if e not in self._drawn]
@@ -111,10 +112,7 @@ class FrameExporter(Callback):
         paths = []
         for epoch, frame in zip(self._epochs(), self.frames()):
             path = folder / f"epoch_{epoch + 1:04d}.png"
-            if isinstance(frame, bytes):
-                path.write_bytes(frame)
-            else:
-                to_image(frame).save(path)
+            path.write_bytes(frame)
             paths.append(path)
         return paths
 
@@ -132,7 +130,7 @@ class FrameExporter(Callback):
         try:
             for epoch in epochs:
                 self._feed(epoch)
-                self._drawn[epoch] = drawer.capture()
+                self._drawn[epoch] = _compact(drawer.capture())
         finally:
             if own:
                 drawer.close()
@@ -183,3 +181,12 @@ class FrameExporter(Callback):
     def __repr__(self) -> str:
         return f"FrameExporter({type(self.view).__name__}, epochs recorded={len(self._marks)})"
 
+
+
+def _compact(frame: Frame) -> bytes:
+    """A frame as PNG bytes: a long run's frames then take tens of KB each, not an image's MB."""
+    if isinstance(frame, bytes):
+        return frame
+    out = io.BytesIO()
+    to_image(frame).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
