@@ -4,8 +4,9 @@ Each capture sends the layout's changes since the previous one as a Bokeh ``PATC
 notebook receives), repaints the paused plot views synchronously and takes a screenshot of the layout
 through the DevTools protocol: the pixels of ``bokeh.io.export_png`` of the same state (HTML legends
 included, which BokehJS's own ``export("png")`` redraws differently), in tens of milliseconds instead of
-hundreds. Toolbars are set to hide while no mouse is over them, so frames show none. Needs the ``playwright`` package and a Chromium
-executable (``$LIVETRAIN_CHROMIUM``, or ``chromium`` on ``PATH``); ``playwright install`` is not needed.
+hundreds. Toolbars are set to hide while no mouse is over them, so frames show none. Needs the
+``playwright`` package and a Chromium executable (``$LIVETRAIN_CHROMIUM``, or ``chromium`` on ``PATH``);
+``playwright install`` is not needed.
 """
 from __future__ import annotations
 
@@ -162,7 +163,9 @@ class BrowserRenderer:
         reply = self._cdp.send("Runtime.evaluate", {"expression": f"({function})(...{json.dumps(args)})",
                                                     "awaitPromise": True, "returnByValue": True})
         if "exceptionDetails" in reply:
-            raise RuntimeError(f"drawing a frame failed in the page: {reply['exceptionDetails'].get('exception', {}).get('description', reply['exceptionDetails'])}")
+            details = reply["exceptionDetails"]
+            raise RuntimeError(f"drawing a frame failed in the page: "
+                               f"{details.get('exception', {}).get('description', details)}")
         return reply["result"].get("value")
 
     def _shoot(self, patch: str | None, buffers: list[tuple[str, str]]) -> bytes:
