@@ -11,6 +11,7 @@ Example:
 from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
 from .callback import Callback, CallbackDisabledWarning, CallbackList
 from .dashboard import Dashboard
+from .doctor import doctor
 from .exporter import FrameExporter
 from .history import History
 from .image_plots import ImagePlotsCallback
@@ -20,4 +21,5 @@ from .view import LiveView
 
 __version__ = "0.1.0"
 __all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback", "History",
-           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "train_loop", "__version__"]
+           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor", "train_loop",
+           "__version__"]

@@ -45,8 +45,8 @@ class Push:
 class KernelSession:
     """Start a python3 kernel with ``BOKEH_RESOURCES=inline``; run code; return its IOPub traffic."""
 
-    def __init__(self) -> None:
-        env = dict(os.environ, BOKEH_RESOURCES="inline", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "BOKEH_RESOURCES": "inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})}
         self.km = KernelManager(kernel_name="python3")
         self.km.start_kernel(env=env)
         self.kc = self.km.client()
