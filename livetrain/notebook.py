@@ -1,10 +1,19 @@
 """Showing a Bokeh layout in a notebook cell and pushing its changes over the cell's own comm handle."""
 from __future__ import annotations
 
-from bokeh.io.notebook import CommsHandle, load_notebook, push_notebook, show_doc
+import base64
+import importlib.util
+import io
+
+from bokeh.document import Document
+from bokeh.embed.notebook import notebook_content
+from bokeh.io.notebook import (EXEC_MIME_TYPE, HTML_MIME_TYPE, JS_MIME_TYPE, CommsHandle, get_comms, load_notebook,
+                               push_notebook)
 from bokeh.io.state import State, curstate
 from bokeh.model import Model
 from bokeh.resources import Resources
+from bokeh.util.serialization import make_id
+from IPython.display import publish_display_data
 
 _bokehjs_loaded = False
 
@@ -45,7 +54,9 @@ class NotebookPush:
     """One layout in one output, updated by ``push_notebook`` on this object's own handle.
 
     Each :meth:`show` gives the layout a fresh private document and handle, so a re-displayed
-    view stops feeding the old output and nothing piles up on abandoned handles.
+    view stops feeding the old output and nothing piles up on abandoned handles. The output is
+    published with display ids, so :meth:`finish` can replace it with the final state: what a saved
+    notebook, a reloaded page or ``nbconvert`` then shows.
 
     Example, in a notebook::
 
@@ -53,21 +64,87 @@ class NotebookPush:
         out.show(fig)
         src.stream({"x": [1], "y": [2.0]})
         out.push()
+        out.finish()
     """
 
     def __init__(self) -> None:
         self._state: State | None = None
         self._handle: CommsHandle | None = None
+        self._ids: tuple[str, str] = ("", "")
 
     def show(self, layout: Model) -> None:
-        """Display ``layout`` in the current cell, with a comm handle for later pushes."""
+        """Display ``layout`` in the current cell, with a comm handle for later pushes.
+
+        The two outputs are those of Bokeh's ``show(..., notebook_handle=True)`` (the div, then the
+        script), each with a display id of its own.
+        """
         if layout.document is not None:
             layout.document.remove_root(layout)
         ensure_bokehjs()
         self._state = State()
-        self._handle = show_doc(layout, self._state, notebook_handle=True)
+        self._state.document.add_root(layout)
+        target = make_id()
+        script, div, cell_doc = notebook_content(layout, target)
+        self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
+        self._publish(layout, div, script)
+        self._handle = CommsHandle(get_comms(target), cell_doc)
+        self._state.document.callbacks.on_change_dispatch_to(self._handle)
 
     def push(self) -> None:
         """Send the changes made since the last push, as one PATCH-DOC."""
         if self._handle is not None:
             push_notebook(handle=self._handle)
+
+    def finish(self) -> None:
+        """Replace the output with the layout's current state, standalone (no comm), plus a PNG of it
+        inside the HTML for renderers without JavaScript; the script removes the PNG where it runs."""
+        if self._handle is None:
+            return
+        layout = self._state.document.roots[0]
+        script, div, _ = notebook_content(layout)
+        png = picture(layout)
+        if png is not None:
+            marker = f"livetrain-final-{make_id()}"
+            div += (f'<img class="{marker}" alt="the plot at the end of the run" '
+                    f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+            script += f'\ndocument.querySelectorAll("img.{marker}").forEach(img => img.remove());\n'
+        self._publish(layout, div, script, update=True)
+        self._handle = None
+
+    def _publish(self, layout: Model, div: str, script: str, update: bool = False) -> None:
+        div_id, script_id = self._ids
+        publish_display_data({HTML_MIME_TYPE: div}, transient={"display_id": div_id}, update=update)
+        publish_display_data({JS_MIME_TYPE: script, EXEC_MIME_TYPE: ""}, metadata={EXEC_MIME_TYPE: {"id": layout.id}},
+                             transient={"display_id": script_id}, update=update)
+
+
+def picture(layout: Model) -> bytes | None:
+    """A PNG of ``layout`` as it is now, drawn by matplotlib (quick, no browser), else by Chromium on a copy
+    of its document; ``None`` when neither is installed.
+
+    Example:
+        >>> from livetrain import LinePlotsCallback
+        >>> png = picture(LinePlotsCallback().graph)
+        >>> png is None or png.startswith(b"\\x89PNG")
+        True
+    """
+    try:
+        from .mpl_frames import MatplotlibRenderer
+
+        drawer = MatplotlibRenderer(layout)
+    except ImportError:
+        from .browser_frames import BrowserRenderer, find_chromium
+
+        if find_chromium() is None or importlib.util.find_spec("playwright") is None:
+            return None
+        copy = Document.from_json(layout.document.to_json(deferred=False)) if layout.document else None
+        drawer = BrowserRenderer(copy.roots[0] if copy else layout)
+    try:
+        frame = drawer.capture()
+    finally:
+        drawer.close()
+    if isinstance(frame, bytes):
+        return frame
+    out = io.BytesIO()
+    frame.save(out, format="PNG")
+    return out.getvalue()

@@ -145,10 +145,26 @@ class LiveView(Callback):
             self.show()
 
     def on_train_end(self, history: History) -> None:
-        self._throttle.close()
+        self._finish()
 
     def on_exception(self, exception: BaseException, history: History) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """Push what is pending, then leave the final state in the output (see ``NotebookPush.finish``):
+        a saved notebook, a reloaded page and nbconvert show the end of the run. A later update shows
+        the plot again in the cell that makes it."""
         self._throttle.close()
+        if self._host is not self or self._out is None or not self._shown:
+            return
+        with self._throttle.lock:
+            try:
+                self._out.finish()
+            except Exception as exc:  # noqa: BLE001 - the run is over; its history must still come back
+                warnings.warn(f"livetrain: storing the final plot in the notebook failed ({type(exc).__name__}: "
+                              f"{exc}); the live plot shows it until the page is reloaded.", RuntimeWarning,
+                              stacklevel=2)
+            self._shown = False
 
 
 

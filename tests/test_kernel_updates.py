@@ -143,7 +143,8 @@ print('before')
 h = train_loop(step, {'train': ['a', 'b'], 'test': ['c', 'stop']}, epochs=5, callbacks=[cb])
 print('after', dict(h), cb._figures[0].title.text)
 """)
-    assert len(bokeh_displays(run)) == 1  # shown once by the loop, never redrawn
+    shown = bokeh_displays(run)  # shown once by the loop, then its final state stored in the same output
+    assert [m.msg_type for m in shown] == ["display_data", "update_display_data"]
     assert "clear_output" not in [m.msg_type for m in run]
     out = stdout(run)
     assert "before" in out and "after {'train': {'loss': [1.0], 'acc': [0.5]}}" in out and "interrupted" in out
