@@ -16,7 +16,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = os.environ.get("LIVETRAIN_CHROMIUM") or shutil.which("chromium") or ""
 CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -142,12 +144,13 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 
 
 def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_file: str = "done.txt",
-                   watch: tuple[str, ...] = ()) -> dict:
+                   watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
     The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
     length, every length seen, the console's comm problems, and for each source named in ``watch``
-    how many updates it received and its final data.
+    how many updates it received and its final data; then whatever ``after(page, server)`` returns,
+    called with the page and the server still up (the notebook is ``server.root / "check.ipynb"``).
     """
     from playwright.sync_api import sync_playwright
 
@@ -195,13 +198,15 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
                 lengths = page.evaluate("() => window.__lengths")
                 updates = page.evaluate("() => window.__updates")
                 data = {name: page.evaluate(JS_DATA, name) for name in watch}
-            except Exception:
-                raise AssertionError(f"{app}: page had {page.evaluate(JS_LENGTH, source)} rows of {expected}; "
+                extra = after(page, server) if after else {}
+            except Exception as exc:
+                raise AssertionError(f"{app}: {type(exc).__name__}: {str(exc)[:2000]}\n"
+                                     f"page had {page.evaluate(JS_LENGTH, source)} rows of {expected}; "
                                      f"console: {console[-15:]}\nserver log:\n{server.log_tail()}") from None
             finally:
                 ctx.close()
     finally:
         server.stop()
         shutil.rmtree(profile, ignore_errors=True)
-    return {"final": final, "lengths": lengths, "updates": updates, "data": data,
+    return {**extra, "final": final, "lengths": lengths, "updates": updates, "data": data,
             "comm_problems": [c for c in console if "comms not available" in c or "Exception opening new comm" in c]}

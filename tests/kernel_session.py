@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -129,3 +130,23 @@ def streamed_rows(all_pushes: list[Push], model_id: str) -> dict[str, list]:
 def stdout(messages: list[IOPubMessage]) -> str:
     """Everything the code printed to stdout."""
     return "".join(m.content["text"] for m in messages if m.msg_type == "stream" and m.content["name"] == "stdout")
+
+
+def embedded_sources(script: str) -> dict[str, dict]:
+    """name -> {column: values} of every ColumnDataSource in a Bokeh notebook script's embedded document."""
+    doc = json.loads(re.search(r"const docs_json = (.*);\n", script).group(1))
+    found = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            attrs = node.get("attributes") if node.get("name") == "ColumnDataSource" else None
+            if isinstance(attrs, dict) and "name" in attrs:
+                found[attrs["name"]] = dict(attrs["data"]["entries"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return found

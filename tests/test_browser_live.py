@@ -1,7 +1,13 @@
 """The live plot in a real page: JupyterLab 4 and Notebook 7 (through jupyter_bokeh), and the classic Notebook."""
+import json
+import subprocess
+import sys
+import time
+
 import pytest
 
-from browser_harness import run_in_browser
+from browser_harness import JS_LENGTH, run_in_browser
+from kernel_session import embedded_sources
 
 EPOCHS = 20
 CELLS = [
@@ -60,3 +66,36 @@ def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
     assert res["updates"]["livetrain:image:train:recon"] >= 3, res  # the grid replaced in place
     assert res["data"]["livetrain:image:train:recon"]["image"] == [[62, 242]]  # a 2-D uint32 picture: 2 rows of 8
     assert not res["comm_problems"], res
+
+
+def saved_and_reloaded(page, server) -> dict:
+    """Save the notebook (Ctrl+S), read what it stores, convert it with nbconvert, reload the page."""
+    path = server.root / "check.ipynb"
+    page.click(".jp-Notebook")
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while "livetrain-final" not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stored = json.loads(path.read_text())
+    html = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(path)],
+                          capture_output=True, text=True, timeout=120).stdout
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {EPOCHS}", arg="livetrain:line:train", timeout=30_000)
+    return {"stored": stored, "nbconvert": html, "after_reload": page.evaluate(JS_LENGTH, "livetrain:line:train")}
+
+
+def test_the_final_plot_is_saved_survives_a_reload_and_nbconvert():
+    res = run_in_browser("lab", CELLS, "livetrain:line:train", EPOCHS, after=saved_and_reloaded)
+    assert res["final"] == EPOCHS and not res["comm_problems"], res["final"]
+    assert res["after_reload"] == EPOCHS  # the reloaded page draws the end of the run, not the empty first plot
+    outputs = [o for c in res["stored"]["cells"] for o in c.get("outputs", [])]
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert "data:image/png;base64," in html  # for renderers without JavaScript
+    scripts = ["".join(o["data"]["application/javascript"]) for o in outputs
+               if "livetrain:line:train" in "".join(o.get("data", {}).get("application/javascript", ""))]
+    assert len(scripts) == 1 and "notebook_comms_target" not in scripts[0]  # the final, standalone plot
+    assert embedded_sources(scripts[0])["livetrain:line:train"]["epoch"] == list(range(1, EPOCHS + 1))
+    converted = res["nbconvert"]
+    assert "data:image/png;base64," in converted
+    assert f'[{", ".join(map(str, range(1, EPOCHS + 1)))}]'.replace(" ", "") in converted.replace(" ", "")

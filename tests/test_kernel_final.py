@@ -2,13 +2,12 @@
 replaced, through their display ids, by the final state and a PNG of it (real ipykernel, real IOPub)."""
 import base64
 import io
-import json
 import re
 
 import pytest
 from PIL import Image
 
-from kernel_session import KernelSession
+from kernel_session import KernelSession, embedded_sources
 
 RUN = ("h = train_loop(step, {{'train': [1, 2], 'test': [3]}}, epochs={epochs}, callbacks=[cb], progress=False)\n"
        "print(len(h['test']['loss']))")
@@ -37,26 +36,6 @@ def final_state(messages):
     return [u.content["transient"]["display_id"] for u in updates], html, script
 
 
-def sources(script: str) -> dict[str, dict]:
-    """name -> {column: values} of every ColumnDataSource in the script's document."""
-    doc = json.loads(re.search(r"const docs_json = (.*);\n", script).group(1))
-    found = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            attrs = node.get("attributes") if node.get("name") == "ColumnDataSource" else None
-            if isinstance(attrs, dict) and "name" in attrs:
-                found[attrs["name"]] = dict(attrs["data"]["entries"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return found
-
-
 def test_train_end_replaces_the_outputs_with_the_final_plot_and_a_png(kernel):
     shown = kernel.run("cb = LinePlotsCallback(epochs=5)\ncb")
     ids = [m.content["transient"]["display_id"] for m in shown
@@ -65,7 +44,7 @@ def test_train_end_replaces_the_outputs_with_the_final_plot_and_a_png(kernel):
     run = kernel.run(RUN.format(epochs=5))
     updated, html, script = final_state(run)
     assert updated == ids  # the same two outputs, now holding the end of the run
-    assert sources(script)["livetrain:line:test"]["epoch"] == [1, 2, 3, 4, 5]
+    assert embedded_sources(script)["livetrain:line:test"]["epoch"] == [1, 2, 3, 4, 5]
     assert "notebook_comms_target" not in script  # standalone: no comm to a kernel that may be gone
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1))
     assert Image.open(io.BytesIO(png)).size == (700, 330)  # for renderers without JavaScript
@@ -77,7 +56,7 @@ def test_an_interrupt_leaves_the_plot_marked_at_the_epoch_it_stopped(kernel):
     kernel.run("cb = LinePlotsCallback(epochs=6)\ncb")
     run = kernel.run("calls, STOP_AT = 0, 8\n" + RUN.format(epochs=6))
     _, _, script = final_state(run)
-    assert sources(script)["livetrain:line:test"]["epoch"] == [1, 2]
+    assert embedded_sources(script)["livetrain:line:test"]["epoch"] == [1, 2]
     assert "Loss (interrupted at epoch 2)" in script
 
 
