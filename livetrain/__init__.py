@@ -17,9 +17,10 @@ from .history import History
 from .image_plots import ImagePlotsCallback
 from .line_plots import LinePlotsCallback
 from .loop import train_loop
+from .transport import set_transport
 from .view import LiveView
 
 __version__ = "0.1.0"
 __all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback", "History",
-           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor", "train_loop",
+           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor", "set_transport", "train_loop",
            "__version__"]

@@ -9,9 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .notebook import in_kernel, resources
-
-TRANSPORTS = ("auto", "push")
-
+from .transport import transport as current_transport
 
 @dataclass
 class Diagnosis:
@@ -47,7 +45,7 @@ def doctor(show: bool = True) -> Diagnosis:
         'plain Python'
     """
     frontend, frontend_why = _frontend()
-    transport, transport_why = _transport(frontend)
+    transport, transport_why = current_transport()
     extension, extension_ok = _jupyter_bokeh()
     diagnosis = Diagnosis(frontend, frontend_why, transport, transport_why, extension, _bokehjs(),
                           _advice(frontend, extension_ok))
@@ -75,17 +73,6 @@ def _frontend() -> tuple[str, str]:
                 f"{os.environ['JPY_SESSION_NAME']}; a kernel cannot tell Lab, Notebook 7 and the classic Notebook apart")
     return ("Jupyter kernel, client unknown", "a kernel that no Jupyter server started: nbclient, papermill, "
             "nbconvert --execute, a console, or an editor")
-
-
-def _transport(frontend: str) -> tuple[str, str]:
-    chosen = os.environ.get("LIVETRAIN_TRANSPORT", "auto")
-    if frontend in ("plain Python", "terminal IPython"):
-        return "none", "not in a Jupyter kernel: views print their repr; FrameExporter still writes frames and GIFs"
-    if chosen not in TRANSPORTS:
-        return "push", (f"LIVETRAIN_TRANSPORT={chosen!r} is not available in this version (only "
-                        f"{', '.join(TRANSPORTS)}), so push is used")
-    return "push", ("bokeh's push_notebook over a comm, on each view's own handle, at most about 10 pushes a second"
-                    + (" (LIVETRAIN_TRANSPORT=push)" if chosen == "push" else ""))
 
 
 def _jupyter_bokeh() -> tuple[str, bool]:
@@ -130,8 +117,9 @@ def _advice(frontend: str, extension_ok: bool) -> list[str]:
                 "and draw it with FrameExporter or `livetrain gif HISTORY.json --out run.gif`."]
     advice = []
     if frontend == "VS Code":
-        advice.append("VS Code does not deliver push_notebook updates (bokeh#11756): the plot draws once and "
-                      "freezes, with no error. Open the notebook in JupyterLab, or watch frames with FrameExporter.")
+        advice.append("VS Code does not deliver push_notebook updates (bokeh#11756), so livetrain shows a PNG "
+                      "redrawn once a second there (the static transport); for the interactive live plot, open the "
+                      "notebook in JupyterLab.")
     if frontend == "Google Colab":
         advice.append("Colab shows each output in its own frame and push_notebook there is not verified: if the "
                       "plot freezes, use FrameExporter to write frames and show the GIF.")

@@ -9,8 +9,9 @@ from bokeh.model import Model
 
 from .callback import Callback
 from .history import History
-from .notebook import NotebookPush, in_kernel
+from .notebook import NotebookPush
 from .throttle import Throttle
+from .transport import StaticOutput, open_output
 
 
 class LiveView(Callback):
@@ -39,7 +40,7 @@ class LiveView(Callback):
 
     def __init__(self, interval: float = 0.1) -> None:
         self._throttle = Throttle(self._push, interval)
-        self._out: NotebookPush | None = NotebookPush() if in_kernel() else None
+        self._out: NotebookPush | StaticOutput | None = open_output()
         self._shown = False
         self._host: LiveView = self
 

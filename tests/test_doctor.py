@@ -52,7 +52,7 @@ def test_a_disabled_extension_is_reported_with_the_fix(tmp_path):
 def test_vs_code_and_an_unknown_transport_are_explained():
     report = doctor_in_kernel(VSCODE_PID="4242", LIVETRAIN_TRANSPORT="widget")
     assert "frontend:      VS Code" in report and "bokeh#11756" in report
-    assert "LIVETRAIN_TRANSPORT='widget' is not available in this version" in report
+    assert "LIVETRAIN_TRANSPORT='widget' is not one of auto, push, static" in report
 
 
 def test_a_kernel_without_a_jupyter_server():
