@@ -85,8 +85,9 @@ def saved_and_reloaded(page, server) -> dict:
     return {"stored": stored, "nbconvert": html, "after_reload": page.evaluate(JS_LENGTH, "livetrain:line:train")}
 
 
-def test_the_final_plot_is_saved_survives_a_reload_and_nbconvert():
-    res = run_in_browser("lab", CELLS, "livetrain:line:train", EPOCHS, after=saved_and_reloaded)
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_the_final_plot_is_saved_survives_a_reload_and_nbconvert(app):
+    res = run_in_browser(app, CELLS, "livetrain:line:train", EPOCHS, after=saved_and_reloaded)
     assert res["final"] == EPOCHS and not res["comm_problems"], res["final"]
     assert res["after_reload"] == EPOCHS  # the reloaded page draws the end of the run, not the empty first plot
     outputs = [o for c in res["stored"]["cells"] for o in c.get("outputs", [])]
