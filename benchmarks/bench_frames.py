@@ -40,7 +40,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_updates import git_revision, goal_lines, logger, publish  # noqa: E402
 
-from livetrain import Callback, FrameExporter, LinePlotsCallback, train_loop  # noqa: E402
+from livetrain import Callback, FrameExporter, LinePlotsCallback, set_transport, train_loop  # noqa: E402
 from livetrain.browser_frames import BrowserRenderer  # noqa: E402
 from livetrain.gif import save_gif  # noqa: E402
 from livetrain.mpl_frames import MatplotlibRenderer  # noqa: E402
@@ -242,6 +242,7 @@ def markdown(env: dict[str, Any], results: dict[str, Any], checks: list[dict[str
 
 def main(argv: list[str] | None = None) -> None:
     """Measure, write ``frames.json`` and ``frames.md``, print the report. Goals are reported, not enforced."""
+    set_transport("none")  # views here are drawn by the renderers, not shown live
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one round instead of three")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",

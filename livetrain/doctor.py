@@ -113,8 +113,10 @@ def _bokehjs() -> str:
 def _advice(frontend: str, extension_ok: bool) -> list[str]:
     """What to do about each failure mode that applies here, most likely first."""
     if frontend in ("plain Python", "terminal IPython"):
-        return ["Live plots need a Jupyter notebook. In a script, save the run (train_loop(..., history_path=...)) "
-                "and draw it with FrameExporter or `livetrain gif HISTORY.json --out run.gif`."]
+        return ["Live plots need a Jupyter notebook, or a script run as `python train.py`, where each view writes "
+                "livetrain-<view>.html (it reloads itself; a PNG at the end). Otherwise save the run "
+                "(train_loop(..., history_path=...)) and draw it with FrameExporter or "
+                "`livetrain gif HISTORY.json --out run.gif`."]
     advice = []
     if frontend == "VS Code":
         advice.append("VS Code does not deliver push_notebook updates (bokeh#11756), so livetrain shows a PNG "

@@ -1,22 +1,29 @@
-"""How a view reaches the notebook: Bokeh's ``push_notebook``, or a PNG redrawn in place (``static``).
+"""How a view reaches its reader: Bokeh's ``push_notebook``, a PNG redrawn in place (``static``), or an
+HTML page on disk (``script``).
 
 The transport is chosen when a view is created: ``set_transport(...)`` in code, else the
-``LIVETRAIN_TRANSPORT`` environment variable (``auto``, ``push`` or ``static``), else ``auto``: push,
-or static in VS Code, which does not deliver pushes.
+``LIVETRAIN_TRANSPORT`` environment variable (``auto``, ``push``, ``static``, ``script`` or ``none``),
+else ``auto``: in a notebook push, or static in VS Code, which does not deliver pushes; in a Python
+script (``python train.py``) the script transport; elsewhere (a REPL, pytest) none.
 """
 from __future__ import annotations
 
 import importlib.util
 import io
+import itertools
 import os
+import sys
+import sysconfig
 import time
 
 from bokeh.model import Model
 
 from .notebook import NotebookPush, in_kernel
+from .script_output import ScriptOutput
 
-TRANSPORTS = ("auto", "push", "static")
+TRANSPORTS = ("auto", "push", "static", "script", "none")
 _chosen_in_code: str | None = None
+_outputs = itertools.count(1)
 
 
 def set_transport(name: str | None) -> None:
@@ -34,32 +41,55 @@ def set_transport(name: str | None) -> None:
 
 
 def transport() -> tuple[str, str]:
-    """The transport views use now (``push``, ``static``, or ``none`` outside a kernel) and why.
+    """The transport views created now use (``push``, ``static``, ``script`` or ``none``) and why.
 
     Example:
         >>> transport()
-        ('none', 'not in a Jupyter kernel: views print their repr; FrameExporter still writes frames and GIFs')
+        ('none', 'not in a notebook nor in a Python script: views print their repr; FrameExporter still draws frames')
     """
-    if not in_kernel():
-        return "none", "not in a Jupyter kernel: views print their repr; FrameExporter still writes frames and GIFs"
     name, source = _chosen_in_code, "set_transport()"
     if name is None:
         name, source = os.environ.get("LIVETRAIN_TRANSPORT", "auto"), "LIVETRAIN_TRANSPORT"
     if name not in TRANSPORTS:
-        return "push", (f"LIVETRAIN_TRANSPORT={name!r} is not one of {', '.join(TRANSPORTS)} (the widget "
-                        f"transport is not in this version), so push is used")
+        name, note = "auto", (f"LIVETRAIN_TRANSPORT={name!r} is not one of {', '.join(TRANSPORTS)} (the widget "
+                              f"transport is not in this version); ")
+    else:
+        note = ""
+    if name in ("script", "none"):
+        return name, note + f"{source}={name}"
+    if not in_kernel():
+        if name == "auto" and _running_script():
+            return "script", note + "a Python script: an HTML page rewritten at most once a second, then a PNG"
+        return "none", note + ("not in a notebook nor in a Python script: views print their repr; "
+                               "FrameExporter still draws frames")
     if name == "static":
-        return "static", f"a PNG of the plot, redrawn in place at most once a second ({source})"
+        return "static", note + f"a PNG of the plot, redrawn in place at most once a second ({source})"
     if name == "auto" and ("VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ):
-        return "static", "VS Code does not deliver push_notebook updates, but it does update outputs in place"
+        return "static", note + "VS Code does not deliver push_notebook updates, but it does update outputs in place"
     why = "bokeh's push_notebook over a comm, on each view's own handle, at most about 10 pushes a second"
-    return "push", why + (f" ({source}=push)" if name == "push" else "")
+    return "push", note + why + (f" ({source}=push)" if name == "push" else "")
 
 
-def open_output() -> NotebookPush | StaticOutput | None:
-    """The output object for the transport in use (``None`` outside a kernel)."""
-    name = transport()[0]
-    return {"push": NotebookPush, "static": StaticOutput}.get(name, lambda: None)()
+def _running_script() -> bool:
+    """Whether this is ``python some_script.py`` (not a REPL, and not a tool run from site-packages, like pytest)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main or not main.endswith(".py") or sys.flags.interactive or hasattr(sys, "ps1"):
+        return False
+    installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
+    return not any(os.path.realpath(main).startswith(p + os.sep) for p in installed)
+
+
+def open_output(name: str) -> NotebookPush | StaticOutput | ScriptOutput | None:
+    """The output object for the transport in use; ``name`` names a script transport's files."""
+    kind = transport()[0]
+    if kind == "push":
+        return NotebookPush()
+    if kind == "static":
+        return StaticOutput()
+    if kind == "script":
+        count = next(_outputs)
+        return ScriptOutput(name if count == 1 else f"{name}-{count}")
+    return None
 
 
 class StaticOutput:

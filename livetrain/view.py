@@ -11,6 +11,7 @@ from .callback import Callback
 from .history import History
 from .notebook import NotebookPush
 from .throttle import Throttle
+from .script_output import ScriptOutput
 from .transport import StaticOutput, open_output
 
 
@@ -40,7 +41,7 @@ class LiveView(Callback):
 
     def __init__(self, interval: float = 0.1) -> None:
         self._throttle = Throttle(self._push, interval)
-        self._out: NotebookPush | StaticOutput | None = open_output()
+        self._out: NotebookPush | StaticOutput | ScriptOutput | None = open_output(_file_name(type(self).__name__))
         self._shown = False
         self._host: LiveView = self
 
@@ -215,3 +216,8 @@ def names(what: str, values: Sequence[str]) -> tuple[str, ...]:
     if isinstance(values, str) or not values or not all(isinstance(v, str) for v in values):
         raise TypeError(f"{what} must be a non-empty sequence of str, e.g. ('train', 'test'); got {values!r}")
     return tuple(values)
+
+
+def _file_name(class_name: str) -> str:
+    """``LinePlotsCallback`` -> ``line``, ``Dashboard`` -> ``dashboard``: the name of a view's files."""
+    return class_name.removesuffix("PlotsCallback").removesuffix("Callback").lower() or "plot"

@@ -89,6 +89,9 @@ def screenshot(html: str, out: Path, chromium: str, scale: float) -> tuple[int, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from livetrain import set_transport
+
+    set_transport("none")  # this script draws its own pictures: no live HTML page
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="PNG to write (default fig/quickstart.png)")
     parser.add_argument("--notebook", type=Path, default=NOTEBOOK, help="notebook to replay")

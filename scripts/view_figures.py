@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, VBarPlotsCallback, train_loop
+from livetrain import (Dashboard, HBarPlotsCallback, ImagePlotsCallback, VBarPlotsCallback, set_transport,
+                       train_loop)
 from livetrain.examples import (CLASSIFIER_REDUCE, VAE_REDUCE, DigitsCNN, DigitsVAE, load_loaders, make_step,
                                 make_vae_step)
 from screenshot import build_html, screenshot
@@ -23,6 +24,7 @@ FIG = Path(__file__).resolve().parent.parent / "fig"
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_transport("none")  # this script draws its own pictures: no live HTML page
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
