@@ -71,8 +71,11 @@ def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
 def saved_and_reloaded(page, server) -> dict:
     """Save the notebook (Ctrl+S), read what it stores, convert it with nbconvert, reload the page."""
     path = server.root / "check.ipynb"
-    page.click(".jp-Notebook")
-    page.keyboard.press("Control+s")
+    if server.app == "nbclassic":
+        page.evaluate("() => Jupyter.notebook.save_checkpoint()")
+    else:
+        page.click(".jp-Notebook")
+        page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
     while "livetrain-final" not in path.read_text() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -80,12 +83,12 @@ def saved_and_reloaded(page, server) -> dict:
     html = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(path)],
                           capture_output=True, text=True, timeout=120).stdout
     page.reload()
-    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    page.wait_for_selector(".cell" if server.app == "nbclassic" else ".jp-Notebook .jp-Cell")
     page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {EPOCHS}", arg="livetrain:line:train", timeout=30_000)
     return {"stored": stored, "nbconvert": html, "after_reload": page.evaluate(JS_LENGTH, "livetrain:line:train")}
 
 
-@pytest.mark.parametrize("app", ["lab", "notebook"])
+@pytest.mark.parametrize("app", ["lab", "notebook", "nbclassic"])
 def test_the_final_plot_is_saved_survives_a_reload_and_nbconvert(app):
     res = run_in_browser(app, CELLS, "livetrain:line:train", EPOCHS, after=saved_and_reloaded)
     assert res["final"] == EPOCHS and not res["comm_problems"], res["final"]
