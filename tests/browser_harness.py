@@ -143,20 +143,24 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     path.write_text(json.dumps(nb))
 
 
-def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_file: str = "done.txt",
-                   watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None) -> dict:
+def run_in_browser(app: str, cells: list[str], source: str | None, expected: int, done_file: str = "done.txt",
+                   watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None,
+                   env: dict[str, str] | None = None, before: str | None = None) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
     The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
     length, every length seen, the console's comm problems, and for each source named in ``watch``
     how many updates it received and its final data; then whatever ``after(page, server)`` returns,
     called with the page and the server still up (the notebook is ``server.root / "check.ipynb"``).
+    ``env`` is added to the server's (and so the kernel's) environment; ``before``, a JavaScript function,
+    runs in the page just before Run All; with ``source=None`` no BokehJS source is watched (e.g. for the
+    static transport) and ``after`` does the checking.
     """
     from playwright.sync_api import sync_playwright
 
     if not (CHROMIUM and os.path.exists(CHROMIUM)):
         raise RuntimeError("chromium not found: install Debian's chromium package or set LIVETRAIN_CHROMIUM")
-    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline"})
+    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline", **(env or {})})
     profile = tempfile.mkdtemp(prefix="livetrain-chrome-")
     console: list[str] = []
     try:
@@ -180,8 +184,10 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
                     if time.monotonic() > deadline:
                         raise TimeoutError("the kernel never became idle")
                     time.sleep(0.2)
-                page.evaluate(JS_RECORD, source)
+                page.evaluate(JS_RECORD, source or "")
                 page.evaluate(JS_COUNT, list(watch))
+                if before is not None:
+                    page.evaluate(before)
                 if app == "nbclassic":
                     page.wait_for_function("() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
                                            " && Jupyter.notebook.kernel.is_connected()")
@@ -193,7 +199,8 @@ def run_in_browser(app: str, cells: list[str], source: str, expected: int, done_
                 done, deadline = server.root / done_file, time.monotonic() + TIMEOUT
                 while not done.exists() and time.monotonic() < deadline:
                     time.sleep(0.1)
-                page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {expected}", arg=source, timeout=10_000)
+                if source is not None:
+                    page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= {expected}", arg=source, timeout=10_000)
                 final = page.evaluate(JS_LENGTH, source)
                 lengths = page.evaluate("() => window.__lengths")
                 updates = page.evaluate("() => window.__updates")

@@ -1,10 +1,14 @@
 """The live plot in a real page: JupyterLab 4 and Notebook 7 (through jupyter_bokeh), and the classic Notebook."""
+import base64
+import io
 import json
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from browser_harness import JS_LENGTH, run_in_browser
 from kernel_session import embedded_sources
@@ -103,3 +107,25 @@ def test_the_final_plot_is_saved_survives_a_reload_and_nbconvert(app):
     converted = res["nbconvert"]
     assert "data:image/png;base64," in converted
     assert f'[{", ".join(map(str, range(1, EPOCHS + 1)))}]'.replace(" ", "") in converted.replace(" ", "")
+
+
+PNG_SOURCES = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output img'), (img) => img.src)"""
+WATCH_IMAGES = """() => { window.__srcs = new Set();
+  new MutationObserver(() => document.querySelectorAll('.jp-OutputArea-output img').forEach((img) =>
+    window.__srcs.add(img.src))).observe(document.body, {subtree: true, childList: true, attributes: true}); }"""
+
+
+def images_seen(page, server) -> dict:
+    return {"images": page.evaluate(PNG_SOURCES), "distinct": page.evaluate("() => window.__srcs.size")}
+
+
+def test_the_static_transport_redraws_one_png_in_place_in_jupyterlab():
+    res = run_in_browser("lab", CELLS, None, EPOCHS, env={"LIVETRAIN_TRANSPORT": "static"}, after=images_seen,
+                         before=WATCH_IMAGES)
+    assert len(res["images"]) == 1  # one picture, replaced in place: not one per update
+    assert 4 <= res["distinct"] <= 8  # 5 s of training: about one redraw a second, plus the final one
+    png = base64.b64decode(res["images"][0].split(",", 1)[1])
+    final = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert final.shape == (330, 700, 3)
+    red = (final[..., 0] > 180) & (final[..., 1] < 80) & (final[..., 2] < 80)  # the train line, all 20 epochs
+    assert np.nonzero(red[:, :195].any(axis=0))[0].max() > 150
