@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import git_revision, goal_lines, logger, publish  # noqa: E402
+from bench_updates import goal_lines, logger, machine, publish, run_line  # noqa: E402
 
 from livetrain import Callback, FrameExporter, LinePlotsCallback, set_transport, train_loop  # noqa: E402
 from livetrain.browser_frames import BrowserRenderer  # noqa: E402
@@ -191,11 +187,9 @@ def goals(frames: dict[str, dict], gif: dict[str, float], epochs: dict[str, dict
 
 
 def environment(quick: bool) -> dict[str, Any]:
-    packages = ("livetrain", "bokeh", "selenium", "playwright", "matplotlib", "pillow", "torch")
-    revision = git_revision()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
-            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "git": revision, "quick": quick,
-            "versions": {p: metadata.version(p) for p in packages}}
+    """Versions, machine and source revision."""
+    return machine(("livetrain", "bokeh", "selenium", "playwright", "matplotlib", "pillow", "torch"),
+                   {"quick": quick, "rounds": 1 if quick else 3, "frames": FRAMES})
 
 
 def markdown(env: dict[str, Any], results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
@@ -207,11 +201,7 @@ def markdown(env: dict[str, Any], results: dict[str, Any], checks: list[dict[str
     lines = [
         "# PNG frames and GIFs: livetrain's renderers vs bokeh's export_png",
         "",
-        f"{env['date']}, Python {env['python']}, {env['cpu_count']} CPUs (load average {env['load_average'][0]:.2f} "
-        f"at start, {env['load_average_end'][0]:.2f} at end), bokeh {env['versions']['bokeh']}, selenium "
-        f"{env['versions']['selenium']}, playwright {env['versions']['playwright']}, matplotlib "
-        f"{env['versions']['matplotlib']}, git `{env['git']}`{', quick run' if env['quick'] else ''}, "
-        f"{env['duration_s']:.0f} s. Made by `benchmarks/bench_frames.py`; see `benchmarks/README.md`.",
+        run_line(env, "bench_frames.py", ("bokeh", "selenium", "playwright", "matplotlib")),
         "",
         "## ms per frame: 20 frames of the 700 × 330 two-panel line layout",
         "",

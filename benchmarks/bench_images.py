@@ -33,20 +33,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import KB, Kernel, Message, git_revision, goal_lines, logger, publish, push_sizes, split  # noqa: E402
+from bench_updates import KB, Kernel, Message, goal_lines, logger, machine, publish, run_line, push_sizes, split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -261,13 +257,9 @@ def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def environment(quick: bool) -> dict[str, Any]:
     """Versions, machine and source revision."""
-    packages = ("livetrain", "bokeh", "numpy", "torch", "matplotlib", "ipykernel", "jupyter_client", "pyzmq")
-    revision = git_revision()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
-            "platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-            "git": revision, "versions": {p: metadata.version(p) for p in packages},
-            "plan": {"quick": quick, "rounds": ROUNDS,
-                     "repeats": {f"{m.contender}/{m.name}": m.repeats for m in MODES}}}
+    return machine(("livetrain", "bokeh", "numpy", "torch", "matplotlib", "ipykernel", "jupyter_client", "pyzmq"),
+                   {"quick": quick, "rounds": ROUNDS,
+                    "repeats": {f"{m.contender}/{m.name}": m.repeats for m in MODES}})
 
 
 def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
@@ -275,11 +267,7 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
     lines = [
         "# Per-update cost of a live image grid: livetrain vs the blog's update",
         "",
-        f"{env['date']}, Python {env['python']}, {env['cpu_count']} CPUs (load average "
-        f"{env['load_average'][0]:.2f} at start, {env['load_average_end'][0]:.2f} at end), "
-        f"bokeh {env['versions']['bokeh']}, torch {env['versions']['torch']}, git `{env['git']}`"
-        f"{', quick run' if env['plan']['quick'] else ''}, {env['duration_s']:.0f} s. "
-        "Made by `benchmarks/bench_images.py`; see `benchmarks/README.md`.",
+        run_line(env, "bench_images.py", ("bokeh", "torch")),
         "",
         "One update: a new batch of 64 images 28 × 28 (a float32 torch tensor) becomes a 242 × 242 grid (8 per "
         "row, 2 px padding) through a gray colour map, is set on a Bokeh source and pushed. ms: wall clock per "

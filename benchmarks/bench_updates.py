@@ -458,16 +458,26 @@ def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def environment(plan: Plan, quick: bool) -> dict[str, Any]:
     """Versions, machine and source revision, so that numbers from different runs can be compared."""
-    packages = ("livetrain", "bokeh", "livelossplot", "matplotlib", "numpy", "ipykernel", "jupyter_client", "pyzmq")
-    revision = git_revision()
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg(), "git": revision,
-        "versions": {p: metadata.version(p) for p in packages},
-        "plan": {"quick": quick, "sizes": SIZES, "repeats": plan.repeats, "slow_repeats": plan.slow_repeats,
-                 "rounds": plan.rounds},
-    }
+    return machine(("livetrain", "bokeh", "livelossplot", "matplotlib", "numpy", "ipykernel", "jupyter_client",
+                    "pyzmq"),
+                   {"quick": quick, "sizes": SIZES, "repeats": plan.repeats, "slow_repeats": plan.slow_repeats,
+                    "rounds": plan.rounds})
+
+
+def machine(packages: tuple[str, ...], plan: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark's environment: date, Python, CPUs and load, git revision, ``packages``' versions, its ``plan``."""
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
+            "platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
+            "git": git_revision(), "versions": {p: metadata.version(p) for p in packages}, "plan": plan}
+
+
+def run_line(env: dict[str, Any], script: str, shown: tuple[str, ...]) -> str:
+    """The report's first line: when, where, which versions of ``shown``, which revision, how long."""
+    versions = ", ".join(f"{p} {env['versions'][p]}" for p in shown)
+    return (f"{env['date']}, Python {env['python']}, {env['cpu_count']} CPUs (load average "
+            f"{env['load_average'][0]:.2f} at start, {env['load_average_end'][0]:.2f} at end), {versions}, "
+            f"git `{env['git']}`{', quick run' if env['plan']['quick'] else ''}, {env['duration_s']:.0f} s. "
+            f"Made by `benchmarks/{script}`; see `benchmarks/README.md`.")
 
 
 def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
@@ -475,11 +485,7 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
     lines = [
         "# Per-update cost: livetrain vs naive Bokeh resend vs livelossplot",
         "",
-        f"{env['date']}, Python {env['python']}, {env['cpu_count']} CPUs (load average "
-        f"{env['load_average'][0]:.2f} at start, {env['load_average_end'][0]:.2f} at end), "
-        f"bokeh {env['versions']['bokeh']}, livelossplot {env['versions']['livelossplot']}, git `{env['git']}`"
-        f"{', quick run' if env['plan']['quick'] else ''}, {env['duration_s']:.0f} s. "
-        "Made by `benchmarks/bench_updates.py`; see `benchmarks/README.md`.",
+        run_line(env, "bench_updates.py", ("bokeh", "livelossplot")),
         "",
         f"N: epochs plotted when a measuring cell starts; each update adds one, and each cell makes at most "
         f"{math.ceil(env['plan']['repeats'] / env['plan']['rounds'])} updates. ms: wall clock "

@@ -16,7 +16,7 @@ from .renderer import RENDERERS
 from .view import LiveView
 
 VIEWS = ("line", "vbar", "hbar", "image")
-_DEFAULT_KEYS = {"vbar": ("corrects", "counts"), "hbar": ("corrects", "counts"), "image": ("recon", "target")}
+_DEFAULT_KEYS = {"line": ("loss", "acc"), "vbar": ("corrects", "counts"), "hbar": ("corrects", "counts"), "image": ("recon", "target")}
 
 
 def make_view(kind: str, history: History, keys: Sequence[str] | None = None, phases: Sequence[str] | None = None,
@@ -36,8 +36,8 @@ def make_view(kind: str, history: History, keys: Sequence[str] | None = None, ph
     if not phases or any(p not in history for p in phases):
         raise ValueError(f"the history has phases {list(history)}; asked for {list(phases)}")
     first = history[phases[0]]
-    if kind == "line":
-        keys = tuple(keys or [k for k, v in first.items() if v and isinstance(v[0], numbers.Real)])
+    if kind == "line" and not keys:
+        keys = [k for k, v in first.items() if v and isinstance(v[0], numbers.Real)]
     keys = tuple(keys or _DEFAULT_KEYS[kind])
     missing = [k for k in keys if k not in first]
     if not keys or missing:

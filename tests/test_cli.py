@@ -45,5 +45,8 @@ def test_mistakes_get_one_clear_line_and_exit_code_2(saved, tmp_path, capsys):
     assert "needs ['target'] (choose with --keys)" in capsys.readouterr().err
     assert main(["gif", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x.gif")]) == 2
     assert "No such file" in capsys.readouterr().err
+    bare = History({"train": {"recon": [np.zeros((2, 1, 3, 3))]}}).save(tmp_path / "bare.json")
+    assert main(["gif", str(bare), "--out", str(tmp_path / "x.gif")]) == 2
+    assert "the line view needs ['loss', 'acc'] (choose with --keys)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["gif", str(saved), "--view", "pie", "--out", "x.gif"])

@@ -5,7 +5,7 @@ import statistics
 import numpy as np
 import pytest
 
-from kernel_session import KernelSession, bokeh_displays, pushes, stdout
+from kernel_session import bokeh_displays, pushes, stdout
 from livetrain.images import make_grid, to_batch, to_rgba_u32
 
 RAW = 242 * 242 * 4  # bytes of one 64-image 28x28 grid as RGBA
@@ -30,13 +30,6 @@ cb = ImagePlotsCallback()
 cb
 """
 IDS = "print(json.dumps({f'{p}:{k}': s.id for p, d in cb.sources.items() for k, s in d.items()}))"
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    ks = KernelSession()
-    yield ks
-    ks.close()
 
 
 @pytest.fixture

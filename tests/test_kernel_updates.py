@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from kernel_session import KernelSession, bokeh_displays, pushes, stdout, streamed_rows
+from kernel_session import bokeh_displays, pushes, stdout, streamed_rows
 
 SETUP = """
 import json, time
@@ -13,13 +13,6 @@ cb = LinePlotsCallback(epochs={epochs}, phases={phases!r})
 cb
 """
 IDS = "print(json.dumps({p: s.id for p, s in cb.sources.items()} | {'batch_' + p: s.id for p, s in cb.batch_sources.items()}))"
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    ks = KernelSession()
-    yield ks
-    ks.close()
 
 
 def show(kernel, epochs=2000, phases=("train", "test")):
