@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import KB, Kernel, Message, goal_lines, logger, machine, publish, run_line, push_sizes, split  # noqa: E402
+from bench_updates import Kernel, Message, goal_lines, logger, machine, publish, run_line, timing_cells, push_sizes, split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -277,11 +277,7 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
         "| update | median ms | p90 ms | mean ms | median CPU ms | updates | KB / update | messages / update |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        t, w = r["time_ms"], r["wire"]
-        lines.append(f"| {r['label']} | {t['median']:.3f} | {t['p90']:.3f} | {t['mean']:.3f} | "
-                     f"{r['cpu_ms']['median']:.3f} | {r['updates']} | {w['bytes_per_update'] / KB:.2f} | "
-                     f"{w['messages_per_update']:.2f} |")
+    lines += [f"| {r['label']} | {timing_cells(r)} |" for r in results]
     return "\n".join(lines + goal_lines(checks)) + "\n"
 
 
