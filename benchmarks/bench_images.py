@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import Kernel, Message, goal_lines, logger, machine, publish, run_line, timing_cells, push_sizes, split  # noqa: E402
+from bench_updates import Kernel, Message, goal_lines, logger, machine, publish, run_line, times_ms, timing_cells, push_sizes, split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA
@@ -181,11 +181,9 @@ class Sample:
     def summary(self) -> dict[str, Any]:
         """Times in ms and wire traffic per update, plus the raw times."""
         count = len(self.wall_s)
-        wall = sorted(t * 1e3 for t in self.wall_s)
         return {
             "contender": self.mode.contender, "mode": self.mode.name, "label": self.mode.label, "updates": count,
-            "time_ms": {"median": statistics.median(wall), "mean": statistics.fmean(wall), "min": wall[0],
-                        "p90": wall[min(count - 1, int(0.9 * count))], "max": wall[-1]},
+            "time_ms": times_ms(self.wall_s),
             "cpu_ms": {"median": statistics.median(self.cpu_s) * 1e3},
             "wire": {"bytes_per_update": sum(self.message_bytes) / count,
                      "messages_per_update": len(self.message_bytes) / count, "pushes": len(self.push_bytes),

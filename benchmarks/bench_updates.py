@@ -308,6 +308,13 @@ def push_sizes(traffic: list[Message]) -> list[int]:
     return sizes
 
 
+def times_ms(seconds: list[float]) -> dict[str, float]:
+    """Median, mean, min, p90 and max of ``seconds``, in ms."""
+    ms = sorted(t * 1e3 for t in seconds)
+    return {"median": statistics.median(ms), "mean": statistics.fmean(ms), "min": ms[0],
+            "p90": ms[min(len(ms) - 1, int(0.9 * len(ms)))], "max": ms[-1]}
+
+
 @dataclass
 class Sample:
     """Everything measured for one contender, mode and N."""
@@ -330,13 +337,10 @@ class Sample:
     def summary(self) -> dict[str, Any]:
         """Times in ms and wire traffic per update (and per push, for Bokeh), plus the raw times."""
         count = len(self.wall_s)
-        wall = sorted(t * 1e3 for t in self.wall_s)
         wire = sum(self.message_bytes)
         return {
             "contender": self.contender, "mode": self.mode, "label": LABELS[self.contender, self.mode], "n": self.n,
-            "updates": count,
-            "time_ms": {"median": statistics.median(wall), "mean": statistics.fmean(wall), "min": wall[0],
-                        "p90": wall[min(count - 1, int(0.9 * count))], "max": wall[-1]},
+            "updates": count, "time_ms": times_ms(self.wall_s),
             "cpu_ms": {"median": statistics.median(self.cpu_s) * 1e3, "mean": statistics.fmean(self.cpu_s) * 1e3},
             "wire": {"bytes_per_update": wire / count, "messages_per_update": len(self.message_bytes) / count,
                      "bytes_total": wire, "message_types": dict(self.message_kinds),
