@@ -1,14 +1,12 @@
 """``livetrain.doctor()``: where the plots are drawn, how they are updated, and what to do when they freeze."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 
 from .notebook import in_kernel, resources
+from .transport import jupyter_bokeh, widget_extensions
 from .transport import transport as current_transport
 
 @dataclass
@@ -20,6 +18,7 @@ class Diagnosis:
     transport: str
     transport_why: str
     jupyter_bokeh: str
+    widgets: str
     bokehjs: str
     advice: list[str] = field(default_factory=list)
 
@@ -27,6 +26,7 @@ class Diagnosis:
         lines = [f"frontend:      {self.frontend} ({self.frontend_why})",
                  f"transport:     {self.transport} ({self.transport_why})",
                  f"jupyter_bokeh: {self.jupyter_bokeh}",
+                 f"widgets:       {self.widgets}",
                  f"BokehJS:       {self.bokehjs}"]
         if self.advice:
             lines += ["", "If the plots do not update:"] + [f"- {a}" for a in self.advice]
@@ -35,7 +35,8 @@ class Diagnosis:
 
 def doctor(show: bool = True) -> Diagnosis:
     """Say which frontend and transport livetrain sees, whether jupyter_bokeh's extension is there and
-    enabled, where BokehJS comes from, and what to do about each way live plots fail.
+    enabled (pushes need it in JupyterLab and Notebook 7), whether the widget transport's extensions are
+    there, where BokehJS comes from, and what to do about each way live plots fail.
 
     Prints the report (unless ``show=False``) and returns it.
 
@@ -46,9 +47,10 @@ def doctor(show: bool = True) -> Diagnosis:
     """
     frontend, frontend_why = _frontend()
     transport, transport_why = current_transport()
-    extension, extension_ok = _jupyter_bokeh()
-    diagnosis = Diagnosis(frontend, frontend_why, transport, transport_why, extension, _bokehjs(),
-                          _advice(frontend, extension_ok))
+    extension, extension_ok = jupyter_bokeh()
+    widgets, widgets_ok = widget_extensions()
+    diagnosis = Diagnosis(frontend, frontend_why, transport, transport_why, extension, widgets, _bokehjs(),
+                          _advice(frontend, transport, extension_ok, widgets_ok))
     if show:
         print(diagnosis)
     return diagnosis
@@ -75,30 +77,6 @@ def _frontend() -> tuple[str, str]:
             "nbconvert --execute, a console, or an editor")
 
 
-def _jupyter_bokeh() -> tuple[str, bool]:
-    """jupyter_bokeh's version and the state of its JupyterLab / Notebook 7 extension, and whether it is usable."""
-    try:
-        version = metadata.version("jupyter_bokeh")
-    except metadata.PackageNotFoundError:
-        return "not installed: JupyterLab 4 and Notebook 7 cannot receive pushes without it", False
-    from jupyter_core.paths import jupyter_config_path, jupyter_path
-
-    found = [Path(d) / "@bokeh" / "jupyter_bokeh" for d in jupyter_path("labextensions")]
-    found = [d for d in found if (d / "package.json").exists()]
-    if not found:
-        return f"{version} installed, but its lab extension is missing from {jupyter_path('labextensions')}", False
-    for config in jupyter_config_path():
-        page = Path(config) / "labconfig" / "page_config.json"
-        try:
-            disabled = json.loads(page.read_text()).get("disabledExtensions", {})
-        except (OSError, ValueError):
-            continue
-        if "@bokeh/jupyter_bokeh" in disabled and (not isinstance(disabled, dict)
-                                                    or disabled["@bokeh/jupyter_bokeh"]):
-            return f"{version} installed, but its extension is disabled in {page}", False
-    return f"{version}, extension installed ({found[0]}) and enabled", True
-
-
 def _bokehjs() -> str:
     from bokeh.io.state import curstate
 
@@ -110,7 +88,7 @@ def _bokehjs() -> str:
     return f"{where}{loaded}"
 
 
-def _advice(frontend: str, extension_ok: bool) -> list[str]:
+def _advice(frontend: str, transport: str, extension_ok: bool, widgets_ok: bool) -> list[str]:
     """What to do about each failure mode that applies here, most likely first."""
     if frontend in ("plain Python", "terminal IPython"):
         return ["Live plots need a Jupyter notebook, or a script run as `python train.py`, where each view writes "
@@ -119,16 +97,24 @@ def _advice(frontend: str, extension_ok: bool) -> list[str]:
                 "`livetrain gif HISTORY.json --out run.gif`."]
     advice = []
     if frontend == "VS Code":
-        advice.append("VS Code does not deliver push_notebook updates (bokeh#11756), so livetrain shows a PNG "
-                      "redrawn once a second there (the static transport); for the interactive live plot, open the "
-                      "notebook in JupyterLab.")
+        advice.append("VS Code does not deliver push_notebook updates (bokeh#11756), so livetrain uses its widget "
+                      "channel there; VS Code must be able to load anywidget's JavaScript (its "
+                      "\"jupyter.widgetScriptSources\" setting). If the plot still does not move, "
+                      "livetrain.set_transport('static') shows a PNG redrawn once a second.")
     if frontend == "Google Colab":
-        advice.append("Colab shows each output in its own frame and push_notebook there is not verified: if the "
-                      "plot freezes, use FrameExporter to write frames and show the GIF.")
+        advice.append("Colab shows each output in its own frame; livetrain uses its widget channel there, which needs "
+                      "`from google.colab import output; output.enable_custom_widget_manager()`. If the plot stays "
+                      "empty, livetrain.set_transport('static') shows a PNG redrawn once a second.")
     if not extension_ok:
         advice.append("JupyterLab 4 and Notebook 7 need jupyter_bokeh's extension to receive pushes; without it "
-                      "the plot freezes at its first state with no error. `pip install jupyter_bokeh` (or enable "
-                      "it: `jupyter labextension enable @bokeh/jupyter_bokeh`), then restart Jupyter and reload.")
+                      "the plot freezes at its first state with no error, so livetrain uses its widget channel "
+                      "instead. `pip install jupyter_bokeh` (or enable it: `jupyter labextension enable "
+                      "@bokeh/jupyter_bokeh`), then restart Jupyter and reload, for pushes and for plots that "
+                      "come back after a page reload during a run.")
+    if transport == "widget" and not widgets_ok:
+        advice.append("The widget transport needs anywidget's and ipywidgets' extensions in the Jupyter server's "
+                      "environment (`pip install anywidget ipywidgets`, then restart Jupyter); without them the "
+                      "cell says 'waiting for the widget channel'.")
     if resources().mode == "cdn":
         advice.append("'Loading BokehJS ...' forever, or 'Javascript Error: timeout': the browser cannot reach "
                       "cdn.bokeh.org. Set BOKEH_RESOURCES=inline before starting Jupyter, or call "
@@ -136,8 +122,10 @@ def _advice(frontend: str, extension_ok: bool) -> list[str]:
     advice += [
         "A blank output or 'Loading BokehJS ...' in a notebook edited outside Jupyter: it is not trusted; "
         "run `jupyter trust NOTEBOOK.ipynb` and reload.",
-        "A page reload during training freezes the plot for the rest of the run (the kernel goes on training); "
-        "when the cell ends, `cb.show()` draws it again with the whole history.",
+        "A page reload during training: a reloaded page shows only what was saved, so save after the plot "
+        "appears (Ctrl+S; JupyterLab autosaves every 2 minutes). Then the plot comes back within about a second "
+        "with the whole history, and is redrawn about once a second until the run ends (it needs jupyter_bokeh "
+        "in JupyterLab and Notebook 7). Otherwise it comes back when the run ends, or with `cb.show()`.",
         "A saved notebook keeps the plot as first displayed; for reports, write GIFs or PNG frames with "
         "FrameExporter.",
         "'IOPub message rate exceeded' comes from other output: livetrain pushes at most about 10 times a second.",

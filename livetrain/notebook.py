@@ -71,51 +71,87 @@ class NotebookPush:
         self._state: State | None = None
         self._handle: CommsHandle | None = None
         self._ids: tuple[str, str] = ("", "")
+        self._announcer = None
+        self._pushes = 0
 
     def show(self, layout: Model) -> None:
         """Display ``layout`` in the current cell, with a comm handle for later pushes.
 
         The two outputs are those of Bokeh's ``show(..., notebook_handle=True)`` (the div, then the
-        script), each with a display id of its own.
+        script), each with a display id of its own. The div is marked with a plot id, and the script
+        also registers the page for announcements: a page reloaded during the run gets the whole plot
+        from them (see :mod:`livetrain.channel`).
         """
+        from .channel import Announcer, anchor, listen_script, new_plot_id
+
+        self.close()
         if layout.document is not None:
             layout.document.remove_root(layout)
         ensure_bokehjs()
         self._state = State()
         self._state.document.add_root(layout)
-        target = make_id()
+        target, plot = make_id(), new_plot_id()
         script, div, cell_doc = notebook_content(layout, target)
         self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
-        self._publish(layout, div, script)
+        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id))
         self._handle = CommsHandle(get_comms(target), cell_doc)
         self._state.document.callbacks.on_change_dispatch_to(self._handle)
+        self._announcer = Announcer(plot, self._state.document)
+        self._announcer.live("push")
+        self._pushes = 0
 
     def push(self) -> None:
-        """Send the changes made since the last push, as one PATCH-DOC."""
+        """Send the changes made since the last push, as one PATCH-DOC; about once a second, announce the
+        whole plot for pages reloaded since."""
         if self._handle is not None:
             push_notebook(handle=self._handle)
+            self._pushes += 1
+            if self._announcer.due():
+                self._announcer.announce(self._pushes)
 
     def finish(self) -> None:
-        """Replace the output with the layout's current state, standalone (no comm), plus a PNG of it
-        inside the HTML for renderers without JavaScript; the script removes the PNG where it runs."""
+        """Replace the output with the layout's final state (see :func:`final_output`), and announce it to
+        pages reloaded during the run."""
         if self._handle is None:
             return
         layout = self._state.document.roots[0]
-        script, div, _ = notebook_content(layout)
-        png = picture(layout)
-        if png is not None:
-            marker = f"livetrain-final-{make_id()}"
-            div += (f'<img class="{marker}" alt="the plot at the end of the run" '
-                    f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
-            script += f'\ndocument.querySelectorAll("img.{marker}").forEach(img => img.remove());\n'
-        self._publish(layout, div, script, update=True)
-        self._handle = None
+        self._announcer.announce(self._pushes + 1)
+        publish_plot(self._ids, layout.id, *final_output(layout), update=True)
+        self.close()
 
-    def _publish(self, layout: Model, div: str, script: str, update: bool = False) -> None:
-        div_id, script_id = self._ids
-        publish_display_data({HTML_MIME_TYPE: div}, transient={"display_id": div_id}, update=update)
-        publish_display_data({JS_MIME_TYPE: script, EXEC_MIME_TYPE: ""}, metadata={EXEC_MIME_TYPE: {"id": layout.id}},
-                             transient={"display_id": script_id}, update=update)
+    def close(self) -> None:
+        """Stop updating the output: later pushes do nothing; the page keeps what it shows."""
+        if self._handle is not None:
+            self._announcer.close()
+            self._handle = None
+
+
+def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: bool = False) -> None:
+    """Publish (or with ``update``, replace) a plot as Bokeh's two notebook outputs, the div then the script,
+    under display ids ``ids``; ``key`` is the script's id for jupyter_bokeh."""
+    publish_display_data({HTML_MIME_TYPE: div}, transient={"display_id": ids[0]}, update=update)
+    publish_display_data({JS_MIME_TYPE: script, EXEC_MIME_TYPE: ""}, metadata={EXEC_MIME_TYPE: {"id": key}},
+                         transient={"display_id": ids[1]}, update=update)
+
+
+def final_output(layout: Model) -> tuple[str, str]:
+    """``layout`` standalone (no comm) as a notebook output's div and script, plus a PNG of it inside the div
+    for renderers without JavaScript; the script removes the PNG where it runs.
+
+    Example:
+        >>> from livetrain import LinePlotsCallback
+        >>> div, script = final_output(LinePlotsCallback().graph)
+        >>> "data-root-id" in div and "embed_items_notebook" in script
+        True
+    """
+    script, div, _ = notebook_content(layout)
+    png = picture(layout)
+    if png is not None:
+        marker = f"livetrain-final-{make_id()}"
+        div += (f'<img class="{marker}" alt="the plot at the end of the run" '
+                f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+        script += f'\ndocument.querySelectorAll("img.{marker}").forEach(img => img.remove());\n'
+    return div, script
 
 
 def picture(layout: Model) -> bytes | None:

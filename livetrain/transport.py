@@ -1,27 +1,32 @@
-"""How a view reaches its reader: Bokeh's ``push_notebook``, a PNG redrawn in place (``static``), or an
-HTML page on disk (``script``).
+"""How a view reaches its reader: Bokeh's ``push_notebook``, livetrain's widget channel (``widget``), a PNG
+redrawn in place (``static``), or an HTML page on disk (``script``).
 
 The transport is chosen when a view is created: ``set_transport(...)`` in code, else the
-``LIVETRAIN_TRANSPORT`` environment variable (``auto``, ``push``, ``static``, ``script`` or ``none``),
-else ``auto``: in a notebook push, or static in VS Code, which does not deliver pushes; in a Python
-script (``python train.py``) the script transport; elsewhere (a REPL, pytest) none.
+``LIVETRAIN_TRANSPORT`` environment variable (``auto``, ``push``, ``widget``, ``static``, ``script`` or
+``none``), else ``auto``: in a notebook push where it arrives (the classic Notebook, JupyterLab and
+Notebook 7 with jupyter_bokeh), the widget elsewhere (VS Code, Colab, Lab without jupyter_bokeh); in a
+Python script (``python train.py``) the script transport; elsewhere (a REPL, pytest) none.
 """
 from __future__ import annotations
 
 import importlib.util
 import io
 import itertools
+import json
 import os
 import sys
 import sysconfig
 import time
+from importlib import metadata
+from pathlib import Path
 
 from bokeh.model import Model
 
 from .notebook import NotebookPush, in_kernel
 from .script_output import ScriptOutput
+from .widget_output import WidgetOutput
 
-TRANSPORTS = ("auto", "push", "static", "script", "none")
+TRANSPORTS = ("auto", "push", "widget", "static", "script", "none")
 _chosen_in_code: str | None = None
 _outputs = itertools.count(1)
 
@@ -41,7 +46,7 @@ def set_transport(name: str | None) -> None:
 
 
 def transport() -> tuple[str, str]:
-    """The transport views created now use (``push``, ``static``, ``script`` or ``none``) and why.
+    """The transport views created now use (``push``, ``widget``, ``static``, ``script`` or ``none``) and why.
 
     Example:
         >>> transport()
@@ -51,8 +56,7 @@ def transport() -> tuple[str, str]:
     if name is None:
         name, source = os.environ.get("LIVETRAIN_TRANSPORT", "auto"), "LIVETRAIN_TRANSPORT"
     if name not in TRANSPORTS:
-        name, note = "auto", (f"LIVETRAIN_TRANSPORT={name!r} is not one of {', '.join(TRANSPORTS)} (the widget "
-                              f"transport is not in this version); ")
+        name, note = "auto", f"LIVETRAIN_TRANSPORT={name!r} is not one of {', '.join(TRANSPORTS)}; "
     else:
         note = ""
     if name in ("script", "none"):
@@ -64,10 +68,73 @@ def transport() -> tuple[str, str]:
                                "FrameExporter still draws frames")
     if name == "static":
         return "static", note + f"a PNG of the plot, redrawn in place at most once a second ({source})"
-    if name == "auto" and ("VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ):
-        return "static", note + "VS Code does not deliver push_notebook updates, but it does update outputs in place"
+    if name == "widget":
+        return "widget", note + f"livetrain's widget channel (anywidget) ({source})"
     why = "bokeh's push_notebook over a comm, on each view's own handle, at most about 10 pushes a second"
-    return "push", note + why + (f" ({source}=push)" if name == "push" else "")
+    if name == "push":
+        return "push", note + why + f" ({source}=push)"
+    widget = "livetrain's widget channel (anywidget): "
+    if "VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ:
+        return "widget", note + widget + "VS Code does not deliver push_notebook updates"
+    if "google.colab" in sys.modules:
+        return "widget", note + widget + "push_notebook is not reliable in Colab"
+    if "JPY_SESSION_NAME" in os.environ and not jupyter_bokeh()[1]:
+        return "widget", note + widget + "a Jupyter server without jupyter_bokeh's extension, which pushes need"
+    return "push", note + why
+
+
+def jupyter_bokeh() -> tuple[str, bool]:
+    """jupyter_bokeh's version and the state of its JupyterLab / Notebook 7 extension, and whether pushes can
+    arrive there (the extension is installed and not disabled).
+
+    Example:
+        >>> text, usable = jupyter_bokeh()
+        >>> isinstance(text, str) and isinstance(usable, bool)
+        True
+    """
+    try:
+        version = metadata.version("jupyter_bokeh")
+    except metadata.PackageNotFoundError:
+        return "not installed: JupyterLab 4 and Notebook 7 cannot receive pushes without it", False
+    from jupyter_core.paths import jupyter_config_path, jupyter_path
+
+    found = [Path(d) / "@bokeh" / "jupyter_bokeh" for d in jupyter_path("labextensions")]
+    found = [d for d in found if (d / "package.json").exists()]
+    if not found:
+        return f"{version} installed, but its lab extension is missing from {jupyter_path('labextensions')}", False
+    for config in jupyter_config_path():
+        page = Path(config) / "labconfig" / "page_config.json"
+        try:
+            disabled = json.loads(page.read_text()).get("disabledExtensions", {})
+        except (OSError, ValueError):
+            continue
+        if "@bokeh/jupyter_bokeh" in disabled and (not isinstance(disabled, dict)
+                                                    or disabled["@bokeh/jupyter_bokeh"]):
+            return f"{version} installed, but its extension is disabled in {page}", False
+    return f"{version}, extension installed ({found[0]}) and enabled", True
+
+
+def widget_extensions() -> tuple[str, bool]:
+    """Whether the widget transport's page side is installed where Jupyter looks for it: anywidget's and
+    ipywidgets' JupyterLab / Notebook 7 extensions.
+
+    Example:
+        >>> text, usable = widget_extensions()
+        >>> isinstance(text, str) and isinstance(usable, bool)
+        True
+    """
+    from jupyter_core.paths import jupyter_path
+
+    try:
+        version = metadata.version("anywidget")
+    except metadata.PackageNotFoundError:
+        return "anywidget is not installed: the widget transport cannot work", False
+    wanted = {"anywidget": "anywidget", "ipywidgets": "@jupyter-widgets/jupyterlab-manager"}
+    missing = [name for name, ext in wanted.items()
+               if not any((Path(d) / ext / "package.json").exists() for d in jupyter_path("labextensions"))]
+    if missing:
+        return f"anywidget {version}; lab extensions missing for {', '.join(missing)}", False
+    return f"anywidget {version}, with anywidget's and ipywidgets' lab extensions", True
 
 
 def _running_script() -> bool:
@@ -79,11 +146,13 @@ def _running_script() -> bool:
     return not any(os.path.realpath(main).startswith(p + os.sep) for p in installed)
 
 
-def open_output(name: str) -> NotebookPush | StaticOutput | ScriptOutput | None:
+def open_output(name: str) -> Output | None:
     """The output object for the transport in use; ``name`` names a script transport's files."""
     kind = transport()[0]
     if kind == "push":
         return NotebookPush()
+    if kind == "widget":
+        return WidgetOutput()
     if kind == "static":
         return StaticOutput()
     if kind == "script":
@@ -147,6 +216,9 @@ class StaticOutput:
             frame.save(out, format="PNG")
             frame = out.getvalue()
         return Image(data=frame, format="png")
+
+
+Output = NotebookPush | WidgetOutput | StaticOutput | ScriptOutput
 
 
 def _drawer(layout: Model):

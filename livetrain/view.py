@@ -9,10 +9,8 @@ from bokeh.model import Model
 
 from .callback import Callback
 from .history import History
-from .notebook import NotebookPush
 from .throttle import Throttle
-from .script_output import ScriptOutput
-from .transport import StaticOutput, open_output
+from .transport import Output, open_output
 
 
 class LiveView(Callback):
@@ -41,7 +39,7 @@ class LiveView(Callback):
 
     def __init__(self, interval: float = 0.1) -> None:
         self._throttle = Throttle(self._push, interval)
-        self._out: NotebookPush | StaticOutput | ScriptOutput | None = open_output(_file_name(type(self).__name__))
+        self._out: Output | None = open_output(_file_name(type(self).__name__))
         self._shown = False
         self._host: LiveView = self
 

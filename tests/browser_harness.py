@@ -145,7 +145,8 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 
 def run_in_browser(app: str, cells: list[str], source: str | None, expected: int, done_file: str = "done.txt",
                    watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None,
-                   env: dict[str, str] | None = None, before: str | None = None) -> dict:
+                   env: dict[str, str] | None = None, before: str | None = None,
+                   during: Callable[[Any, JupyterServer], dict] | None = None) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
     The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
@@ -153,7 +154,8 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
     how many updates it received and its final data; then whatever ``after(page, server)`` returns,
     called with the page and the server still up (the notebook is ``server.root / "check.ipynb"``).
     ``env`` is added to the server's (and so the kernel's) environment; ``before``, a JavaScript function,
-    runs in the page just before Run All; with ``source=None`` no BokehJS source is watched (e.g. for the
+    runs in the page just before Run All; ``during(page, server)`` runs right after Run All, while the cells
+    run, and what it returns is added to the result; with ``source=None`` no BokehJS source is watched (e.g. for the
     static transport) and ``after`` does the checking.
     """
     from playwright.sync_api import sync_playwright
@@ -196,6 +198,7 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
                     page.click(".jp-Notebook")
                     page.click(".lm-MenuBar-item:has-text('Run')")
                     page.click(".lm-Menu-item:has-text('Run All Cells')")
+                early = during(page, server) if during else {}
                 done, deadline = server.root / done_file, time.monotonic() + TIMEOUT
                 while not done.exists() and time.monotonic() < deadline:
                     time.sleep(0.1)
@@ -215,5 +218,5 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
     finally:
         server.stop()
         shutil.rmtree(profile, ignore_errors=True)
-    return {**extra, "final": final, "lengths": lengths, "updates": updates, "data": data,
+    return {**early, **extra, "final": final, "lengths": lengths, "updates": updates, "data": data,
             "comm_problems": [c for c in console if "comms not available" in c or "Exception opening new comm" in c]}

@@ -110,6 +110,23 @@ def pushes(messages: list[IOPubMessage]) -> list[Push]:
     return out
 
 
+def announcements(messages: list[IOPubMessage]) -> list[dict]:
+    """The data of every comm livetrain opened to the page's ``livetrain`` target (see livetrain.channel)."""
+    return [m.content["data"] for m in messages if m.msg_type == "comm_open" and m.content["target_name"] == "livetrain"]
+
+
+def widget_opens(messages: list[IOPubMessage]) -> list[dict]:
+    """The state of every widget opened (``jupyter.widget`` comms)."""
+    return [m.content["data"]["state"] for m in messages
+            if m.msg_type == "comm_open" and m.content["target_name"] == "jupyter.widget"]
+
+
+def custom_messages(messages: list[IOPubMessage]) -> list[IOPubMessage]:
+    """Widgets' custom messages (``model.send(...)``)."""
+    return [m for m in messages if m.msg_type == "comm_msg" and isinstance(m.content["data"], dict)
+            and m.content["data"].get("method") == "custom"]
+
+
 def bokeh_displays(messages: list[IOPubMessage]) -> list[IOPubMessage]:
     """The display messages that carry a Bokeh document (``show_doc``'s script), i.e. a new plot output."""
     return [m for m in messages if m.msg_type in ("display_data", "update_display_data")

@@ -30,13 +30,39 @@ open("done.txt", "w").write("done")""",
 ]
 
 
-@pytest.mark.parametrize("app", ["lab", "notebook", "nbclassic"])
-def test_plot_updates_in_place_in_the_page(app):
-    res = run_in_browser(app, CELLS, "livetrain:line:train", EPOCHS)
+# Draws the plot again, into new marked elements, every 250 ms while it streams: views that appear late, and
+# in the middle of the updates (the two ways jupyter_bokeh's BokehModel widget loses them).
+LATE_VIEWS = """() => { const anchor = document.querySelector('[data-livetrain-plot]'); window.__clones = [];
+  const t = setInterval(() => { const c = document.createElement('div');
+    c.dataset.livetrainPlot = anchor.dataset.livetrainPlot; document.body.appendChild(c); window.__clones.push(c);
+    if (window.__clones.length === 8) clearInterval(t); }, 250); }"""
+# The length of the named source in each late view, and how the page got the plot.
+LATE_LENGTHS = """(name) => { const p = globalThis.__livetrain.plots.get(window.__clones[0].dataset.livetrainPlot);
+  return {live: p.live, late: window.__clones.map((c) => p.views.get(c)?.get_model_by_name(name).get_length() ?? -1)}; }"""
+
+
+def late_views(page, server) -> dict:
+    page.wait_for_selector("[data-livetrain-plot] .livetrain-view")
+    page.evaluate(LATE_VIEWS)
+    return {}
+
+
+@pytest.mark.parametrize("app, transport", [("lab", "push"), ("notebook", "push"), ("nbclassic", "push"),
+                                            ("lab", "widget"), ("notebook", "widget")])
+def test_plot_updates_in_place_in_the_page(app, transport):
+    widget = transport == "widget"
+    res = run_in_browser(app, CELLS, "livetrain:line:train", EPOCHS, env={"LIVETRAIN_TRANSPORT": transport},
+                         during=late_views if widget else None,
+                         after=(lambda page, server: page.evaluate(LATE_LENGTHS, "livetrain:line:train"))
+                         if widget else None)
     assert res["final"] == EPOCHS
     assert len(set(res["lengths"])) >= EPOCHS // 4, res  # grew step by step, not one final render
     assert res["lengths"] == sorted(res["lengths"])
     assert not res["comm_problems"], res
+    if widget:
+        assert res["live"] == "widget"  # drawn by livetrain's widget channel, not by pushes
+        assert res["lengths"] == list(range(res["lengths"][0], EPOCHS + 1))  # one step at a time, none lost
+        assert res["late"] == [EPOCHS] * 8, res  # every view drawn late or mid-stream is complete
 
 
 DASHBOARD_CELLS = [

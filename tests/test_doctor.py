@@ -46,13 +46,16 @@ def test_a_disabled_extension_is_reported_with_the_fix(tmp_path):
     report = doctor_in_kernel(JPY_SESSION_NAME="a.ipynb", JUPYTER_CONFIG_DIR=str(tmp_path))
     assert f"its extension is disabled in {tmp_path / 'labconfig' / 'page_config.json'}" in report
     assert "jupyter labextension enable @bokeh/jupyter_bokeh" in report
+    assert "transport:     widget (livetrain's widget channel (anywidget): a Jupyter server without" in report
     assert "BokehJS:       inline, inside the notebook" in report and "cdn.bokeh.org" not in report
 
 
-def test_vs_code_and_an_unknown_transport_are_explained():
-    report = doctor_in_kernel(VSCODE_PID="4242", LIVETRAIN_TRANSPORT="widget")
+def test_vs_code_gets_the_widget_and_an_unknown_transport_is_explained():
+    report = doctor_in_kernel(VSCODE_PID="4242", LIVETRAIN_TRANSPORT="pigeon")
     assert "frontend:      VS Code" in report and "bokeh#11756" in report
-    assert "LIVETRAIN_TRANSPORT='widget' is not one of auto, push, static" in report
+    assert "LIVETRAIN_TRANSPORT='pigeon' is not one of auto, push, widget, static" in report
+    assert "transport:     widget (" in report and "jupyter.widgetScriptSources" in report
+    assert "widgets:       anywidget" in report and "lab extensions" in report
 
 
 def test_a_kernel_without_a_jupyter_server():

@@ -46,8 +46,7 @@ def test_a_png_redrawn_in_place_at_most_once_a_second_then_the_final_state():
     assert red == sorted(red) and red[-1] > red[0]
 
 
-def test_set_transport_in_code_and_vs_code_choose_it_too():
-    for setup, env in (("set_transport('static')", {}), ("", {"VSCODE_PID": "4242"})):
-        shown, trained = run_static(setup, env)
-        assert len(pictures(shown, "display_data")) == 1 and not bokeh_displays(shown + trained)
-        assert pictures(trained, "update_display_data")
+def test_set_transport_in_code_chooses_it_too():
+    shown, trained = run_static("set_transport('static')", {})
+    assert len(pictures(shown, "display_data")) == 1 and not bokeh_displays(shown + trained)
+    assert pictures(trained, "update_display_data")

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from kernel_session import bokeh_displays, pushes, stdout, streamed_rows
+from kernel_session import announcements, bokeh_displays, pushes, stdout, streamed_rows
 
 SETUP = """
 import json, time
@@ -23,8 +23,14 @@ def show(kernel, epochs=2000, phases=("train", "test")):
 
 def test_cb_as_last_expression_displays_the_plot_once_with_a_comm(kernel):
     first, _ = show(kernel)
-    assert len(bokeh_displays(first)) == 1
-    assert [m.msg_type for m in first].count("comm_open") == 1
+    [display] = bokeh_displays(first)
+    opened = [m.content["target_name"] for m in first if m.msg_type == "comm_open"]
+    assert len(opened) == 2 and "livetrain" in opened  # Bokeh's comm for pushes, and the page told it is live
+    [live] = announcements(first)
+    assert live == {"plot": live["plot"], "mode": "push"}
+    div = [m for m in first if m.msg_type == "display_data" and "text/html" in m.content["data"]][-1]
+    assert f'data-livetrain-plot="{live["plot"]}"' in div.content["data"]["text/html"]  # where a reload redraws it
+    assert 'globalThis.__livetrain.listen(' in display.content["data"]["application/javascript"]
 
 
 def test_each_update_streams_only_the_new_rows_and_never_redisplays(kernel):

@@ -1,0 +1,144 @@
+"""How a plot reaches the page besides Bokeh's pushes: livetrain's widget channel, and announcements.
+
+The page side is ``page.js``: it keeps each plot's whole document and draws it into every element
+marked ``data-livetrain-plot="<plot id>"``, whenever such an element appears.
+
+- :class:`Channel` (an anywidget model, never displayed itself) carries a plot's document and then each
+  update as one message: the widget transport.
+- :class:`Announcer` serves pages reloaded during a run. Such a page can ask a busy kernel nothing (its
+  requests wait until the cell ends, and so does the widget manager), but the kernel can still open comms
+  to it. So about once a second, while the plot changes, the kernel opens a comm to the target
+  ``"livetrain"`` with the whole document; the stored output's script registers that target in the
+  reloaded page (through the kernel handle jupyter_bokeh gives it), and draws the plot from it. A page
+  where the plot is live ignores announcements.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import anywidget
+import traitlets
+from bokeh.core.json_encoder import serialize_json
+from bokeh.document import Document
+from bokeh.document.events import (ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent,
+                                   DocumentChangedEvent, ModelChangedEvent)
+from bokeh.model import Model
+from bokeh.protocol import Protocol
+from bokeh.util.serialization import make_id
+
+PAGE_JS = Path(__file__).with_name("page.js").read_text()
+
+
+class Channel(anywidget.AnyWidget):
+    """A plot's widget channel: ``doc`` is its document after ``seq`` updates; updates follow as custom messages."""
+
+    _esm = PAGE_JS + "\nexport default {initialize({model}) { globalThis.__livetrain.widget(model); }};\n"
+    plot = traitlets.Unicode().tag(sync=True)
+    seq = traitlets.Int(0).tag(sync=True)
+    doc = traitlets.Unicode("").tag(sync=True)
+
+
+def listen_script(key: str) -> str:
+    """JavaScript for a plot output whose id (in jupyter_bokeh's terms) is ``key``: register the page for
+    announcements (see :class:`Announcer`).
+
+    Example:
+        >>> 'listen("p1")' in listen_script("p1")
+        True
+    """
+    return f"{PAGE_JS}\nglobalThis.__livetrain.listen({json.dumps(key)});\n"
+
+
+def anchor(plot: str, inner: str = "") -> str:
+    """The HTML of an element the page draws plot ``plot`` into; ``inner`` shows until it is drawn.
+
+    Example:
+        >>> anchor("p1", "wait")
+        '<div class="livetrain-plot" data-livetrain-plot="p1">wait</div>'
+    """
+    return f'<div class="livetrain-plot" data-livetrain-plot="{plot}">{inner}</div>'
+
+
+def new_plot_id() -> str:
+    """A fresh id for a plot's marked elements, channel and announcements."""
+    return f"livetrain-{make_id()}"
+
+
+class Announcer:
+    """Announces plot ``plot`` (the whole ``doc``) to reloaded pages, at most every ``every`` seconds, and less
+    often when an announcement takes longer (it gets at most ``budget`` of the time).
+
+    An announcement is the document's JSON, serialised once (Bokeh takes ~50 ms for a small layout),
+    plus one patch that brings it to the current state: each data source's whole data and the latest
+    value of every other property changed since. So its cost grows only with the data.
+
+    Example:
+        >>> from bokeh.plotting import figure
+        >>> doc = Document(); doc.add_root(figure())
+        >>> announcer = Announcer("p1", doc, every=0)
+        >>> announcer.due()
+        True
+    """
+
+    def __init__(self, plot: str, doc: Document, every: float = 1.0, budget: float = 0.02) -> None:
+        self.plot, self.doc, self.every, self.budget = plot, doc, every, budget
+        self._next = time.monotonic() + every
+        self._base: str | None = None
+        self._sources: dict[str, Model] = {}
+        self._changed: dict[tuple[str, str], Model] = {}
+        doc.on_change(self._record)
+
+    def _record(self, event: DocumentChangedEvent) -> None:
+        if isinstance(event, (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent)):
+            self._sources[event.model.id] = event.model
+        elif isinstance(event, ModelChangedEvent):
+            self._changed[event.model.id, event.attr] = event.model
+        else:  # anything else (a root added, say): serialise the document afresh next time
+            self._base = None
+
+    def due(self) -> bool:
+        """Whether the next announcement is due."""
+        return time.monotonic() >= self._next
+
+    def live(self, mode: str) -> None:
+        """Tell the page that shows the plot now that it gets every update (by ``mode``: ``"push"``)."""
+        self._open({"plot": self.plot, "mode": mode})
+
+    def announce(self, seq: int) -> None:
+        """Announce the document as it is after ``seq`` updates."""
+        if self._base is None:  # once: not counted in the budget
+            self._base, self._sources, self._changed = document_json(self.doc), {}, {}
+        start = time.monotonic()
+        events = [ColumnDataChangedEvent(self.doc, m, "data") for m in self._sources.values()]
+        events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
+        patch = Protocol().create("PATCH-DOC", events) if events else None
+        self._open({"plot": self.plot, "seq": seq, "doc": self._base,
+                    "patch": patch.content_json if patch else None,
+                    "buffers": [b.id for b in patch.buffers] if patch else []},
+                   [b.to_bytes() for b in patch.buffers] if patch else None)
+        spent = time.monotonic() - start
+        self._next = time.monotonic() + max(self.every, spent / self.budget)
+
+    def close(self) -> None:
+        """Stop recording the document's changes."""
+        self.doc.remove_on_change(self._record)
+
+    def _open(self, data: dict, buffers: list[bytes] | None = None) -> None:
+        from comm import create_comm
+
+        create_comm(target_name="livetrain", data=data, buffers=buffers).close()
+
+
+def document_json(doc: Document) -> str:
+    """``doc`` as JSON, arrays inline: what ``Document.from_json`` takes in the page."""
+    return serialize_json(doc.to_json(deferred=False))
+
+
+def send_patch(channel: Channel, events: list, seq: int) -> None:
+    """Send ``events`` (Bokeh document changes) as update number ``seq``: one message holding the
+    PATCH-DOC's JSON and its buffers."""
+    msg = Protocol().create("PATCH-DOC", events)
+    channel.send({"seq": seq, "buffers": [b.id for b in msg.buffers]},
+                 [msg.content_json.encode(), *(b.to_bytes() for b in msg.buffers)])
