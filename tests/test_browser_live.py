@@ -155,3 +155,47 @@ def test_the_static_transport_redraws_one_png_in_place_in_jupyterlab():
     assert final.shape == (330, 700, 3)
     red = (final[..., 0] > 180) & (final[..., 1] < 80) & (final[..., 2] < 80)  # the train line, all 20 epochs
     assert np.nonzero(red[:, :195].any(axis=0))[0].max() > 150
+
+
+RUN = 70
+LONG_CELLS = [CELLS[0].replace(f"epochs={EPOCHS}", f"epochs={RUN}"),
+              CELLS[1].replace(f"range({EPOCHS})", f"range({RUN})").replace(f"/ {EPOCHS}", f"/ {RUN}")
+              .replace("time.sleep(0.25)", "time.sleep(0.15)")]
+# Records every length the newest BokehJS source with this name takes, polled every 50 ms.
+JS_SEEN = f"""(name) => {{ window.__seen = []; setInterval(() => {{ const n = ({JS_LENGTH})(name);
+  if (window.__seen[window.__seen.length - 1] !== n) window.__seen.push(n); }}, 50); }}"""
+
+
+def reload_mid_run(page, server) -> dict:
+    """Once the plot shows 3 epochs: save the notebook (a reloaded page shows only what was saved), reload the
+    page, and record the plot's length from then on."""
+    name = "livetrain:line:train"
+    page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= 3", arg=name)
+    if server.app == "nbclassic":
+        page.evaluate("() => Jupyter.notebook.save_checkpoint()")
+    else:
+        page.click(".jp-Notebook")
+        page.keyboard.press("Control+s")
+    path, deadline = server.root / "check.ipynb", time.monotonic() + 30
+    while "data-livetrain-plot" not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at_reload = page.evaluate(JS_LENGTH, name)
+    page.reload()
+    page.wait_for_selector(".cell" if server.app == "nbclassic" else ".jp-Notebook .jp-Cell")
+    page.evaluate(JS_SEEN, name)
+    return {"at_reload": at_reload}
+
+
+@pytest.mark.parametrize("app, transport", [("lab", "push"), ("notebook", "push"), ("nbclassic", "push"),
+                                            ("lab", "widget")])
+def test_a_page_reloaded_during_training_gets_the_plot_back_live_with_the_whole_history(app, transport):
+    res = run_in_browser(app, LONG_CELLS, "livetrain:line:train", RUN, env={"LIVETRAIN_TRANSPORT": transport},
+                         during=reload_mid_run, after=lambda page, server: {"seen": page.evaluate("() => window.__seen")})
+    back = [n for n in res["seen"] if n > 0]  # before: nothing, or the saved output's empty plot
+    assert back and back[0] >= res["at_reload"], res  # it comes back with the whole history so far
+    assert back == sorted(back) and back[-1] == RUN, res
+    assert len([n for n in back if n < RUN]) >= 2, res  # and keeps updating while the run goes on
+    # A reloaded classic Notebook runs the saved Bokeh script before its kernel is connected again, and Bokeh
+    # warns that its comms are not available (its old comm is gone anyway): expected there, and only there.
+    expected = "comms not available" if app == "nbclassic" else "never"
+    assert not [c for c in res["comm_problems"] if expected not in c], res
