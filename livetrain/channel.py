@@ -40,15 +40,15 @@ class Channel(anywidget.AnyWidget):
     doc = traitlets.Unicode("").tag(sync=True)
 
 
-def listen_script(key: str) -> str:
-    """JavaScript for a plot output whose id (in jupyter_bokeh's terms) is ``key``: register the page for
-    announcements (see :class:`Announcer`).
+def listen_script(key: str, plot: str) -> str:
+    """JavaScript for the output of plot ``plot`` whose id (in jupyter_bokeh's terms) is ``key``: register the
+    page for announcements (see :class:`Announcer`).
 
     Example:
-        >>> 'listen("p1")' in listen_script("p1")
+        >>> 'listen("p1", "livetrain-p2")' in listen_script("p1", "livetrain-p2")
         True
     """
-    return f"{PAGE_JS}\nglobalThis.__livetrain.listen({json.dumps(key)});\n"
+    return f"{PAGE_JS}\nglobalThis.__livetrain.listen({json.dumps(key)}, {json.dumps(plot)});\n"
 
 
 def anchor(plot: str, inner: str = "") -> str:

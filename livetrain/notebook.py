@@ -93,7 +93,7 @@ class NotebookPush:
         target, plot = make_id(), new_plot_id()
         script, div, cell_doc = notebook_content(layout, target)
         self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
-        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id))
+        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id, plot))
         self._handle = CommsHandle(get_comms(target), cell_doc)
         self._state.document.callbacks.on_change_dispatch_to(self._handle)
         self._announcer = Announcer(plot, self._state.document)

@@ -3,8 +3,8 @@
 // - widget(model): livetrain's widget channel (anywidget). The model holds the whole document; updates follow
 //   as custom messages, one per update (patch JSON and buffers together). Views are drawn from the page's copy
 //   of the whole document, so one that appears late, or while updates stream, starts from the current state.
-// - listen(key): registers the comm target "livetrain" through the kernel handle jupyter_bokeh gives the
-//   script of the output with id `key` (or through the classic Notebook's kernel). A reloaded page cannot ask
+// - listen(key, plot): registers the comm target "livetrain" through the kernel handle jupyter_bokeh gives
+//   the script of the output with id `key` (or through the classic Notebook's kernel). A reloaded page cannot ask
 //   a busy kernel anything, but the kernel can open comms to it: about once a second it announces each plot's
 //   whole document that way. A page where the plot is live (pushes or the widget) ignores the announcements.
 (() => {
@@ -155,7 +155,22 @@
     globalThis.Jupyter?.notebook?.kernel?.comm_manager?.register_target("livetrain", handler);
   }
 
-  function listen(key) {
+  // The page where a pushed plot is live is the one where its Bokeh document gets streamed or patched (a
+  // reloaded page draws the saved document, which nothing changes). Told also by the kernel's "push" comm;
+  // either way, announcements are then ignored here.
+  function pushed(key, id, tries = 300) {
+    const doc = globalThis.Bokeh?.documents?.find((d) => d.roots().some((root) => root.id === key));
+    if (!doc) {
+      if (tries > 0) setTimeout(() => pushed(key, id, tries - 1), 100);
+      return;
+    }
+    doc.on_change((event) => {
+      const p = plot(id);
+      if (p.live === null && p.master === null && ("rollover" in event || "patches" in event)) p.live = "push";
+    });
+  }
+
+  function listen(key, id) {
     const kernel = globalThis.Bokeh?.embed?.kernels?.[key];
     if (kernel) handles.add(kernel);
     register();
@@ -163,6 +178,7 @@
       ticking = true;
       setInterval(register, 200);
     }
+    pushed(key, id);
   }
 
   globalThis.__livetrain = {plots, widget, listen};

@@ -58,7 +58,7 @@ class WidgetOutput:
         self._seq, plot = 0, new_plot_id()
         self._channel = Channel(plot=plot, seq=0, doc=document_json(self._doc))
         self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
-        publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot))
+        publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot, plot))
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle
         announce = jupyter_bokeh()[1] if self.announce is None else self.announce
         self._announcer = Announcer(plot, self._doc) if announce else None

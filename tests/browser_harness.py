@@ -61,8 +61,8 @@ def free_port() -> int:
 class JupyterServer:
     """``jupyter lab``, ``notebook`` or ``nbclassic`` from this environment, isolated in a temporary folder."""
 
-    def __init__(self, app: str, env: dict[str, str] | None = None) -> None:
-        self.app = app
+    def __init__(self, app: str, env: dict[str, str] | None = None, disabled: tuple[str, ...] = ()) -> None:
+        self.app, self.disabled = app, disabled
         self.base = Path(tempfile.mkdtemp(prefix=f"livetrain-{app}-"))
         self.root = self.base / "nb"
         self.root.mkdir()
@@ -88,6 +88,10 @@ class JupyterServer:
         settings = self.base / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
         (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+        if self.disabled:  # as `jupyter labextension disable` would (the kernel sees the same config folder)
+            (self.base / "config" / "labconfig").mkdir(parents=True)
+            (self.base / "config" / "labconfig" / "page_config.json").write_text(
+                json.dumps({"disabledExtensions": {name: True for name in self.disabled}}))
         cmd = [str(Path(sys.executable).parent / "jupyter"), self.app, "--no-browser", "--allow-root",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}"]
@@ -146,7 +150,8 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 def run_in_browser(app: str, cells: list[str], source: str | None, expected: int, done_file: str = "done.txt",
                    watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None,
                    env: dict[str, str] | None = None, before: str | None = None,
-                   during: Callable[[Any, JupyterServer], dict] | None = None) -> dict:
+                   during: Callable[[Any, JupyterServer], dict] | None = None,
+                   disabled: tuple[str, ...] = ()) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
     The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
@@ -155,14 +160,14 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
     called with the page and the server still up (the notebook is ``server.root / "check.ipynb"``).
     ``env`` is added to the server's (and so the kernel's) environment; ``before``, a JavaScript function,
     runs in the page just before Run All; ``during(page, server)`` runs right after Run All, while the cells
-    run, and what it returns is added to the result; with ``source=None`` no BokehJS source is watched (e.g. for the
-    static transport) and ``after`` does the checking.
+    run, and what it returns is added to the result; ``disabled`` names lab extensions to disable; with
+    ``source=None`` no BokehJS source is watched (e.g. for the static transport) and ``after`` does the checking.
     """
     from playwright.sync_api import sync_playwright
 
     if not (CHROMIUM and os.path.exists(CHROMIUM)):
         raise RuntimeError("chromium not found: install Debian's chromium package or set LIVETRAIN_CHROMIUM")
-    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline", **(env or {})})
+    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline", **(env or {})}, disabled=disabled)
     profile = tempfile.mkdtemp(prefix="livetrain-chrome-")
     console: list[str] = []
     try:
