@@ -229,6 +229,7 @@ class Message:
     kind: str  # msg_type
     wire_bytes: int  # all its ZeroMQ frames
     starts_push: bool  # a Bokeh PATCH-DOC header: the first of the 3 + 2 * buffers comm messages of one push
+    announces: bool = False  # livetrain's announcement for reloaded pages (its comm's open and close)
 
 
 def _starts_push(kind: str, content: dict[str, Any]) -> bool:
@@ -248,6 +249,7 @@ class Kernel:
         self._manager.start_kernel(env=dict(os.environ, BOKEH_RESOURCES="inline"))
         self._client = self._manager.client()
         self._client.start_channels()
+        self._announcements: set[str] = set()  # comm ids of livetrain's announcements
         try:
             self._client.wait_for_ready(timeout=60)
         except BaseException:
@@ -286,7 +288,10 @@ class Kernel:
                 errors.append("\n".join(content["traceback"]))
             if kind == "stream" and content["name"] == "stdout":
                 stdout.append(content["text"])
-            traffic.append(Message(kind, sum(len(f) for f in frames), _starts_push(kind, content)))
+            if kind == "comm_open" and content["target_name"] == "livetrain":
+                self._announcements.add(content["comm_id"])
+            announces = kind in ("comm_open", "comm_close") and content.get("comm_id") in self._announcements
+            traffic.append(Message(kind, sum(len(f) for f in frames), _starts_push(kind, content), announces))
         if errors:
             raise RuntimeError(errors[0])
         return traffic, "".join(stdout)
@@ -329,7 +334,8 @@ class Sample:
     cpu_s: list[float] = field(default_factory=list)
 
     def record(self, traffic: list[Message]) -> None:
-        """Add the IOPub traffic of one measuring cell."""
+        """Add the IOPub traffic of one measuring cell, less livetrain's announcements (measured apart)."""
+        traffic = [m for m in traffic if not m.announces]
         self.message_bytes += [m.wire_bytes for m in traffic]
         self.message_kinds.update(m.kind for m in traffic)
         self.push_bytes += push_sizes(traffic)
@@ -501,7 +507,45 @@ def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[di
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [f"| {r['label']} | {r['n']:,} | {timing_cells(r)} |" for r in results]
+    lines += ["", announcement_line(env["announcements"])]
     return "\n".join(lines + goal_lines(checks)) + "\n"
+
+
+def announcement_costs() -> dict[int, dict[str, float]]:
+    """What one announcement for reloaded pages costs at each N (a line view with N epochs of two phases), in
+    this process: median ms of 5 and KB of data. The document's JSON is made once, at the first announcement
+    (here before any epoch); each later one adds a patch with every source's whole data."""
+    from bokeh.document import Document
+
+    from livetrain import LinePlotsCallback
+    from livetrain.channel import Announcer
+
+    out = {}
+    for n in SIZES:
+        cb = LinePlotsCallback(epochs=n, interval=0)
+        Document().add_root(cb.graph)
+        sizes: list[int] = []
+        announcer = Announcer("bench", cb.graph.document, every=0)
+        announcer._open = lambda data, buffers=None: sizes.append(  # type: ignore[method-assign]
+            sum(len(v) for v in (data["doc"], data["patch"] or "")) + sum(map(len, buffers or [])))
+        announcer.announce(0)
+        values = [1 / (e + 1) for e in range(n)]
+        for phase in ("train", "test"):
+            cb.on_epoch_end(n - 1, phase, {p: {"loss": values, "acc": values} for p in ("train", "test")})
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            announcer.announce(0)
+            times.append(time.perf_counter() - t0)
+        out[n] = {"median_ms": statistics.median(times) * 1e3, "kb": sizes[-1] / KB}
+    return out
+
+
+def announcement_line(costs: dict[int, dict[str, float]]) -> str:
+    """The announcements' cost, for the report."""
+    each = "; ".join(f"N={n:,}: {c['median_ms']:.1f} ms, {c['kb']:.0f} KB" for n, c in costs.items())
+    return ("Announcements for pages reloaded during a run (the whole plot, at most one a second and at most 2 % "
+            f"of the time, so less often when they cost more than 20 ms; measured apart): {each}.")
 
 
 def timing_cells(r: dict[str, Any]) -> str:
@@ -572,6 +616,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.monotonic()
     log = logger(start)
 
+    env["announcements"] = announcement_costs()
     order = [c.name for c in CONTENDERS]
     results = sorted((s.summary() for s in measure(plan, log)),
                      key=lambda r: (order.index(r["contender"]), r["mode"] != "pushed", r["n"]))

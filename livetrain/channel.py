@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import anywidget
+import numpy as np
 import traitlets
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
@@ -68,7 +69,8 @@ def new_plot_id() -> str:
 
 class Announcer:
     """Announces plot ``plot`` (the whole ``doc``) to reloaded pages, at most every ``every`` seconds, and less
-    often when an announcement takes longer (it gets at most ``budget`` of the time).
+    often when an announcement takes longer (it gets at most ``budget`` of the time) or is larger (at most
+    ``rate`` bytes a second).
 
     An announcement is the document's JSON, serialised once (Bokeh takes ~50 ms for a small layout),
     plus one patch that brings it to the current state: each data source's whole data and the latest
@@ -82,8 +84,9 @@ class Announcer:
         True
     """
 
-    def __init__(self, plot: str, doc: Document, every: float = 1.0, budget: float = 0.02) -> None:
-        self.plot, self.doc, self.every, self.budget = plot, doc, every, budget
+    def __init__(self, plot: str, doc: Document, every: float = 1.0, budget: float = 0.02,
+                 rate: float = 250e3) -> None:
+        self.plot, self.doc, self.every, self.budget, self.rate = plot, doc, every, budget, rate
         self._next = time.monotonic() + every
         self._base: str | None = None
         self._sources: dict[str, Model] = {}
@@ -111,15 +114,16 @@ class Announcer:
         if self._base is None:  # once: not counted in the budget
             self._base, self._sources, self._changed = document_json(self.doc), {}, {}
         start = time.monotonic()
-        events = [ColumnDataChangedEvent(self.doc, m, "data") for m in self._sources.values()]
+        events = [ColumnDataChangedEvent(self.doc, m, "data", data=binary(m.data)) for m in self._sources.values()]
         events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
         patch = Protocol().create("PATCH-DOC", events) if events else None
-        self._open({"plot": self.plot, "seq": seq, "doc": self._base,
-                    "patch": patch.content_json if patch else None,
-                    "buffers": [b.id for b in patch.buffers] if patch else []},
-                   [b.to_bytes() for b in patch.buffers] if patch else None)
+        buffers = [b.to_bytes() for b in patch.buffers] if patch else []
+        content = patch.content_json if patch else None
+        self._open({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content,
+                    "buffers": [b.id for b in patch.buffers] if patch else []}, buffers)
         spent = time.monotonic() - start
-        self._next = time.monotonic() + max(self.every, spent / self.budget)
+        size = len(self._base) + len(content or "") + sum(map(len, buffers))
+        self._next = time.monotonic() + max(self.every, spent / self.budget, size / self.rate)
 
     def close(self) -> None:
         """Stop recording the document's changes."""
@@ -129,6 +133,20 @@ class Announcer:
         from comm import create_comm
 
         create_comm(target_name="livetrain", data=data, buffers=buffers).close()
+
+
+def binary(data: dict) -> dict:
+    """A source's columns, numeric lists as arrays: Bokeh sends those as binary buffers, ~20× faster than JSON.
+
+    Example:
+        >>> binary({"x": [1.0, 2.0], "label": ["a", "b"]})["x"].dtype.kind, binary({"label": ["a"]})["label"]
+        ('f', ['a'])
+    """
+    out = {}
+    for key, column in data.items():
+        array = np.asarray(column) if isinstance(column, list) else column
+        out[key] = array if isinstance(array, np.ndarray) and array.dtype.kind in "fiub" else column
+    return out
 
 
 def document_json(doc: Document) -> str:

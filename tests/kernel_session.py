@@ -110,9 +110,9 @@ def pushes(messages: list[IOPubMessage]) -> list[Push]:
     return out
 
 
-def announcements(messages: list[IOPubMessage]) -> list[dict]:
-    """The data of every comm livetrain opened to the page's ``livetrain`` target (see livetrain.channel)."""
-    return [m.content["data"] for m in messages if m.msg_type == "comm_open" and m.content["target_name"] == "livetrain"]
+def announcements(messages: list[IOPubMessage]) -> list[IOPubMessage]:
+    """Every comm livetrain opened to the page's ``livetrain`` target (see livetrain.channel)."""
+    return [m for m in messages if m.msg_type == "comm_open" and m.content["target_name"] == "livetrain"]
 
 
 def widget_opens(messages: list[IOPubMessage]) -> list[dict]:

@@ -26,7 +26,7 @@ def test_cb_as_last_expression_displays_the_plot_once_with_a_comm(kernel):
     [display] = bokeh_displays(first)
     opened = [m.content["target_name"] for m in first if m.msg_type == "comm_open"]
     assert len(opened) == 2 and "livetrain" in opened  # Bokeh's comm for pushes, and the page told it is live
-    [live] = announcements(first)
+    [live] = [m.content["data"] for m in announcements(first)]
     assert live == {"plot": live["plot"], "mode": "push"}
     div = [m for m in first if m.msg_type == "display_data" and "text/html" in m.content["data"]][-1]
     assert f'data-livetrain-plot="{live["plot"]}"' in div.content["data"]["text/html"]  # where a reload redraws it

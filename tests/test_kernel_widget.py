@@ -1,6 +1,7 @@
 """In a real ipykernel: the widget transport's messages, and the announcements that serve reloaded pages."""
 import json
 
+import numpy as np
 import pytest
 
 from kernel_session import KernelSession, announcements, bokeh_displays, custom_messages, stdout, widget_opens
@@ -33,12 +34,18 @@ def epochs_in(doc_json: str, source_id: str) -> list:
     raise AssertionError(f"no source {source_id} in the document")
 
 
-def announced_epochs(announcement: dict, source_id: str) -> list:
-    """The epochs an announcement gives the source: its patch's whole data for it, else the document's."""
-    for event in json.loads(announcement["patch"] or '{"events": []}')["events"]:
+def announced_epochs(announcement, source_id: str) -> list:
+    """The epochs an announcement gives the source: its patch's whole data for it (numbers travel as binary
+    buffers), else the document's."""
+    data = announcement.content["data"]
+    buffers = dict(zip(data["buffers"], announcement.buffers, strict=True))
+    for event in json.loads(data["patch"] or '{"events": []}')["events"]:
         if event["kind"] == "ColumnDataChanged" and event["model"]["id"] == source_id:
-            return dict(event["data"]["entries"])["epoch"]
-    return epochs_in(announcement["doc"], source_id)
+            column = dict(event["data"]["entries"])["epoch"]
+            if isinstance(column, list):
+                return column
+            return np.frombuffer(buffers[column["array"]["data"]["id"]], dtype=column["dtype"]).tolist()
+    return epochs_in(data["doc"], source_id)
 
 
 def _models(tree):
@@ -57,15 +64,16 @@ def test_push_announces_the_whole_plot_about_once_a_second_and_at_the_end(kernel
     shown = kernel.run(SHOW.format(epochs=16))
     trained = kernel.run(TRAIN.format(epochs=16, pause=0.2))
     source = stdout(trained).split()[-1]
-    [live] = announcements(shown)
+    [live] = [m.content["data"] for m in announcements(shown)]
     assert live["mode"] == "push"
     sent = announcements(trained)
-    assert all(a["plot"] == live["plot"] for a in sent)
+    assert all(a.content["data"]["plot"] == live["plot"] for a in sent)
     assert 3 <= len(sent) <= 6, len(sent)  # 3.2 s of training: about one a second, plus the final one
     held = [announced_epochs(a, source) for a in sent]
     assert held == sorted(held, key=len) and held[0] == list(range(1, len(held[0]) + 1))  # the whole history
     assert held[-1] == list(range(1, 17))  # the end of the run
-    assert [a["seq"] for a in sent] == sorted({a["seq"] for a in sent})
+    seqs = [a.content["data"]["seq"] for a in sent]
+    assert seqs == sorted(set(seqs))
 
 
 def test_the_widget_transport_sends_the_document_then_one_message_per_update(widget_kernel):
