@@ -544,8 +544,8 @@ def announcement_costs() -> dict[int, dict[str, float]]:
 def announcement_line(costs: dict[int, dict[str, float]]) -> str:
     """The announcements' cost, for the report."""
     each = "; ".join(f"N={n:,}: {c['median_ms']:.1f} ms, {c['kb']:.0f} KB" for n, c in costs.items())
-    return ("Announcements for pages reloaded during a run (the whole plot, at most one a second and at most 2 % "
-            f"of the time, so less often when they cost more than 20 ms; measured apart): {each}.")
+    return ("Announcements for pages reloaded during a run (the whole plot; at most one a second, 2 % of the time "
+            f"and 250 KB a second, so less often when they cost more; measured apart): {each}.")
 
 
 def timing_cells(r: dict[str, Any]) -> str:

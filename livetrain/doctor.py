@@ -126,8 +126,9 @@ def _advice(frontend: str, transport: str, extension_ok: bool, widgets_ok: bool)
         "appears (Ctrl+S; JupyterLab autosaves every 2 minutes). Then the plot comes back within about a second "
         "with the whole history, and is redrawn about once a second until the run ends (it needs jupyter_bokeh "
         "in JupyterLab and Notebook 7). Otherwise it comes back when the run ends, or with `cb.show()`.",
-        "A saved notebook keeps the plot as first displayed; for reports, write GIFs or PNG frames with "
-        "FrameExporter.",
+        "A saved notebook shows the final plot (and its PNG) once the run ended; a run cut short by a kernel "
+        "restart leaves the plot as last saved (with the widget transport, 'waiting for the widget channel'): "
+        "run the cell again. For reports, write GIFs or PNG frames with FrameExporter.",
         "'IOPub message rate exceeded' comes from other output: livetrain pushes at most about 10 times a second.",
     ]
     return advice
