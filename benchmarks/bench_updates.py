@@ -209,6 +209,8 @@ class Contender:
 
 CONTENDERS = (
     Contender("livetrain", LIVETRAIN, ("pushed", "throttled")),
+    Contender("livetrain-widget", "from livetrain import set_transport\nset_transport('widget')\n" + LIVETRAIN,
+              ("pushed",)),
     Contender("naive", NAIVE, ("pushed",)),
     Contender("livelossplot", LIVELOSSPLOT, ("send",), slow=True),
 )
@@ -217,6 +219,7 @@ QUICK = Plan(repeats=40, slow_repeats=3, rounds=2)
 LABELS = {
     ("livetrain", "pushed"): "livetrain, pushed every update (flush)",
     ("livetrain", "throttled"): "livetrain, throttled (no flush), back to back",
+    ("livetrain-widget", "pushed"): "livetrain, widget transport, pushed every update (flush)",
     ("naive", "pushed"): "naive full resend (`data = {...}` + push_notebook)",
     ("livelossplot", "send"): "livelossplot 0.6.1 (`update(); send()`)",
 }
@@ -233,8 +236,11 @@ class Message:
 
 
 def _starts_push(kind: str, content: dict[str, Any]) -> bool:
-    """Whether a message is a Bokeh PATCH-DOC header, e.g. ``{"msgid": "p1011", "msgtype": "PATCH-DOC", ...}``."""
+    """Whether a message is a Bokeh PATCH-DOC header, e.g. ``{"msgid": "p1011", "msgtype": "PATCH-DOC", ...}``, or
+    a widget's custom message (livetrain's widget transport sends each update as one)."""
     data = content.get("data")
+    if kind == "comm_msg" and isinstance(data, dict):
+        return data.get("method") == "custom"
     if kind != "comm_msg" or not isinstance(data, str) or len(data) > 200 or not data.startswith("{"):
         return False
     header: dict[str, Any] = json.loads(data)
@@ -517,9 +523,10 @@ def announcement_costs() -> dict[int, dict[str, float]]:
     (here before any epoch); each later one adds a patch with every source's whole data."""
     from bokeh.document import Document
 
-    from livetrain import LinePlotsCallback
+    from livetrain import LinePlotsCallback, set_transport
     from livetrain.channel import Announcer
 
+    set_transport("none")  # this script's own views are only measured, not written to livetrain-*.html
     out = {}
     for n in SIZES:
         cb = LinePlotsCallback(epochs=n, interval=0)

@@ -9,6 +9,7 @@ from .notebook import in_kernel, resources
 from .transport import jupyter_bokeh, widget_extensions
 from .transport import transport as current_transport
 
+
 @dataclass
 class Diagnosis:
     """What :func:`doctor` found: each finding with the reason for it, then what to do."""

@@ -192,7 +192,8 @@ def reload_mid_run(page, server) -> dict:
 @pytest.mark.parametrize("app, transport", [("lab", "push"), ("notebook", "push"), ("lab", "widget")])
 def test_a_page_reloaded_during_training_gets_the_plot_back_live_with_the_whole_history(app, transport):
     res = run_in_browser(app, LONG_CELLS, "livetrain:line:train", RUN, env={"LIVETRAIN_TRANSPORT": transport},
-                         during=reload_mid_run, after=lambda page, server: {"seen": page.evaluate("() => window.__seen")})
+                         during=reload_mid_run,
+                         after=lambda page, server: {"seen": page.evaluate("() => window.__seen")})
     back = [n for n in res["seen"] if n > 0]  # before: nothing, or the saved output's empty plot
     assert back and back[0] >= res["at_reload"], res  # it comes back with the whole history so far
     assert back == sorted(back) and back[-1] == RUN, res
