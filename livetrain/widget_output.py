@@ -22,6 +22,10 @@ WAITING = ("<i>livetrain: waiting for the widget channel. If this stays, the pag
 class WidgetOutput:
     """One layout in one output, drawn and updated by the page from a :class:`~livetrain.channel.Channel`.
 
+    The channel stays open after the run with the final state, so a page reloaded during the run gets the
+    plot back once the kernel is idle; with jupyter_bokeh's extension there, announcements bring it back
+    during the run too.
+
     Example, in a notebook::
 
         out = WidgetOutput()
@@ -31,8 +35,7 @@ class WidgetOutput:
         out.finish()
     """
 
-    def __init__(self, announce: bool | None = None) -> None:
-        self.announce = announce
+    def __init__(self) -> None:
         self._doc: Document | None = None
         self._events: list = []
         self._channel = self._announcer = None
@@ -60,8 +63,7 @@ class WidgetOutput:
         self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
         publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot, plot))
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle
-        announce = jupyter_bokeh()[1] if self.announce is None else self.announce
-        self._announcer = Announcer(plot, self._doc) if announce else None
+        self._announcer = Announcer(plot, self._doc) if jupyter_bokeh()[1] else None
 
     def push(self) -> None:
         """Send the changes made since the last push as one message; about once a second, announce the whole
