@@ -71,6 +71,7 @@ class JupyterServer:
         self.log_path = self.base / "server.log"
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
+        self.notebook = self.root / "check.ipynb"  # the notebook of the current run_in_browser
 
     def api(self, path: str, method: str = "GET"):
         req = urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
@@ -147,6 +148,24 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     path.write_text(json.dumps(nb))
 
 
+_servers: dict[tuple[str, tuple[str, ...]], JupyterServer] = {}
+
+
+def shared_server(app: str, disabled: tuple[str, ...] = ()) -> JupyterServer:
+    """One running server per app and set of disabled extensions, started on first use (see stop_servers)."""
+    server = _servers.get((app, disabled))
+    if server is None or server.proc is None or server.proc.poll() is not None:
+        server = _servers[app, disabled] = JupyterServer(app, env={"BOKEH_RESOURCES": "inline"}, disabled=disabled)
+        server.start()
+    return server
+
+
+def stop_servers() -> None:
+    """Stop every server shared_server started."""
+    while _servers:
+        _servers.popitem()[1].stop()
+
+
 def run_in_browser(app: str, cells: list[str], source: str | None, expected: int, done_file: str = "done.txt",
                    watch: tuple[str, ...] = (), after: Callable[[Any, JupyterServer], dict] | None = None,
                    env: dict[str, str] | None = None, before: str | None = None,
@@ -154,11 +173,12 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
                    disabled: tuple[str, ...] = ()) -> dict:
     """Open a notebook of ``cells`` in ``app``, Run All, and watch the BokehJS source named ``source``.
 
-    The last cell must write ``done_file`` into the notebook folder when it ends. Returns the final
+    The notebook gets a folder of its own on the app's shared server (``server.notebook`` is its path);
+    its last cell must write ``done_file`` into that folder when it ends. Returns the final
     length, every length seen, the console's comm problems, and for each source named in ``watch``
     how many updates it received and its final data; then whatever ``after(page, server)`` returns,
-    called with the page and the server still up (the notebook is ``server.root / "check.ipynb"``).
-    ``env`` is added to the server's (and so the kernel's) environment; ``before``, a JavaScript function,
+    called with the page and the server still up. ``env`` is set in the kernel's environment (by a line
+    added at the top of the first cell); ``before``, a JavaScript function,
     runs in the page just before Run All; ``during(page, server)`` runs right after Run All, while the cells
     run, and what it returns is added to the result; ``disabled`` names lab extensions to disable; with
     ``source=None`` no BokehJS source is watched (e.g. for the static transport) and ``after`` does the checking.
@@ -167,12 +187,16 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
 
     if not (CHROMIUM and os.path.exists(CHROMIUM)):
         raise RuntimeError("chromium not found: install Debian's chromium package or set LIVETRAIN_CHROMIUM")
-    server = JupyterServer(app, env={"BOKEH_RESOURCES": "inline", **(env or {})}, disabled=disabled)
+    server = shared_server(app, disabled)
+    folder = f"run{secrets.token_hex(4)}"
+    (server.root / folder).mkdir()
+    server.notebook = server.root / folder / "check.ipynb"
+    if env:
+        cells = [f"import os; os.environ.update({env!r})\n{cells[0]}", *cells[1:]]
     profile = tempfile.mkdtemp(prefix="livetrain-chrome-")
     console: list[str] = []
     try:
-        server.start()
-        write_notebook(server.root / "check.ipynb", cells)
+        write_notebook(server.notebook, cells)
         with sync_playwright() as pw:
             ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
                                                         args=CHROME_ARGS, viewport={"width": 1280, "height": 900})
@@ -181,12 +205,12 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
                 page.set_default_timeout(TIMEOUT * 1000)
                 page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}"))
                 page.goto(server.url + {
-                    "lab": f"/lab/workspaces/lt{secrets.token_hex(4)}/tree/check.ipynb?reset&",
-                    "notebook": "/notebooks/check.ipynb?", "nbclassic": "/nbclassic/notebooks/check.ipynb?"}[app]
-                    + f"token={server.token}")
+                    "lab": f"/lab/workspaces/lt{secrets.token_hex(4)}/tree/{folder}/check.ipynb?reset&",
+                    "notebook": f"/notebooks/{folder}/check.ipynb?",
+                    "nbclassic": f"/nbclassic/notebooks/{folder}/check.ipynb?"}[app] + f"token={server.token}")
                 page.wait_for_selector(".cell" if app == "nbclassic" else ".jp-Notebook .jp-Cell")
                 deadline = time.monotonic() + TIMEOUT
-                while not any(s["path"].endswith("check.ipynb") and s["kernel"]["execution_state"] == "idle"
+                while not any(s["path"] == f"{folder}/check.ipynb" and s["kernel"]["execution_state"] == "idle"
                               for s in server.api("/api/sessions")):
                     if time.monotonic() > deadline:
                         raise TimeoutError("the kernel never became idle")
@@ -204,7 +228,7 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
                     page.click(".lm-MenuBar-item:has-text('Run')")
                     page.click(".lm-Menu-item:has-text('Run All Cells')")
                 early = during(page, server) if during else {}
-                done, deadline = server.root / done_file, time.monotonic() + TIMEOUT
+                done, deadline = server.notebook.parent / done_file, time.monotonic() + TIMEOUT
                 while not done.exists() and time.monotonic() < deadline:
                     time.sleep(0.1)
                 if source is not None:
@@ -221,7 +245,9 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
             finally:
                 ctx.close()
     finally:
-        server.stop()
+        for session in server.api("/api/sessions"):  # this notebook's kernel: stopped, by the server
+            if session["path"] == f"{folder}/check.ipynb":
+                server.api(f"/api/sessions/{session['id']}", method="DELETE")
         shutil.rmtree(profile, ignore_errors=True)
     return {**early, **extra, "final": final, "lengths": lengths, "updates": updates, "data": data,
             "comm_problems": [c for c in console if "comms not available" in c or "Exception opening new comm" in c]}

@@ -10,3 +10,12 @@ def kernel():
     ks = KernelSession()
     yield ks
     ks.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jupyter_servers():
+    """The real-browser tests share one Jupyter server per app (see browser_harness); stop them at the end."""
+    yield
+    from browser_harness import stop_servers
+
+    stop_servers()

@@ -103,7 +103,7 @@ def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
 
 def saved_and_reloaded(page, server) -> dict:
     """Save the notebook (Ctrl+S), read what it stores, convert it with nbconvert, reload the page."""
-    path = server.root / "check.ipynb"
+    path = server.notebook
     if server.app == "nbclassic":
         page.evaluate("() => Jupyter.notebook.save_checkpoint()")
     else:
@@ -174,7 +174,7 @@ def reload_mid_run(page, server) -> dict:
     page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= 3", arg=name)
     page.click(".jp-Notebook")
     page.keyboard.press("Control+s")
-    path, deadline = server.root / "check.ipynb", time.monotonic() + 30
+    path, deadline = server.notebook, time.monotonic() + 30
     while "data-livetrain-plot" not in path.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     at_reload = page.evaluate(JS_LENGTH, name)
