@@ -21,8 +21,9 @@ from bokeh.document import Document
 from bokeh.embed import file_html
 from bokeh.model import Model
 from bokeh.models import Toolbar
-from bokeh.protocol import Protocol
 from bokeh.resources import INLINE
+
+from .notebook import patch_message
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-color-profile=srgb",
@@ -152,9 +153,8 @@ class BrowserRenderer:
         events, self._events[:] = list(self._events), []
         patch, buffers = None, []
         if events:
-            msg = Protocol().create("PATCH-DOC", events)
-            patch = msg.content_json
-            buffers = [(b.id, base64.b64encode(b.to_bytes()).decode("ascii")) for b in msg.buffers]
+            patch, ids, data = patch_message(events)
+            buffers = [(i, base64.b64encode(b).decode("ascii")) for i, b in zip(ids, data, strict=True)]
         return self._call(self._shoot, patch, buffers)
 
     def _evaluate(self, function: str, *args: Any) -> Any:

@@ -26,8 +26,9 @@ from bokeh.document import Document
 from bokeh.document.events import (ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent,
                                    DocumentChangedEvent, ModelChangedEvent)
 from bokeh.model import Model
-from bokeh.protocol import Protocol
 from bokeh.util.serialization import make_id
+
+from .notebook import patch_message
 
 PAGE_JS = Path(__file__).with_name("page.js").read_text()
 
@@ -105,9 +106,9 @@ class Announcer:
         """Whether the next announcement is due."""
         return time.monotonic() >= self._next
 
-    def live(self, mode: str) -> None:
-        """Tell the page that shows the plot now that it gets every update (by ``mode``: ``"push"``)."""
-        self._open({"plot": self.plot, "mode": mode})
+    def pushed(self) -> None:
+        """Tell the page that shows the plot now that pushes keep it current (it then ignores announcements)."""
+        self._open({"plot": self.plot, "mode": "push"})
 
     def announce(self, seq: int) -> None:
         """Announce the document as it is after ``seq`` updates."""
@@ -116,11 +117,8 @@ class Announcer:
         start = time.monotonic()
         events = [ColumnDataChangedEvent(self.doc, m, "data", data=binary(m.data)) for m in self._sources.values()]
         events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
-        patch = Protocol().create("PATCH-DOC", events) if events else None
-        buffers = [b.to_bytes() for b in patch.buffers] if patch else []
-        content = patch.content_json if patch else None
-        self._open({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content,
-                    "buffers": [b.id for b in patch.buffers] if patch else []}, buffers)
+        content, ids, buffers = patch_message(events) if events else (None, [], [])
+        self._open({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content, "buffers": ids}, buffers)
         spent = time.monotonic() - start
         size = len(self._base) + len(content or "") + sum(map(len, buffers))
         self._next = time.monotonic() + max(self.every, spent / self.budget, size / self.rate)
@@ -157,6 +155,5 @@ def document_json(doc: Document) -> str:
 def send_patch(channel: Channel, events: list, seq: int) -> None:
     """Send ``events`` (Bokeh document changes) as update number ``seq``: one message holding the
     PATCH-DOC's JSON and its buffers."""
-    msg = Protocol().create("PATCH-DOC", events)
-    channel.send({"seq": seq, "buffers": [b.id for b in msg.buffers]},
-                 [msg.content_json.encode(), *(b.to_bytes() for b in msg.buffers)])
+    content, ids, buffers = patch_message(events)
+    channel.send({"seq": seq, "buffers": ids}, [content.encode(), *buffers])

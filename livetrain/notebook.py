@@ -11,6 +11,7 @@ from bokeh.io.notebook import (EXEC_MIME_TYPE, HTML_MIME_TYPE, JS_MIME_TYPE, Com
                                push_notebook)
 from bokeh.io.state import State, curstate
 from bokeh.model import Model
+from bokeh.protocol import Protocol
 from bokeh.resources import Resources
 from bokeh.util.serialization import make_id
 from IPython.display import publish_display_data
@@ -97,7 +98,7 @@ class NotebookPush:
         self._handle = CommsHandle(get_comms(target), cell_doc)
         self._state.document.callbacks.on_change_dispatch_to(self._handle)
         self._announcer = Announcer(plot, self._state.document)
-        self._announcer.live("push")
+        self._announcer.pushed()
         self._pushes = 0
 
     def push(self) -> None:
@@ -132,6 +133,21 @@ def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: 
     publish_display_data({HTML_MIME_TYPE: div}, transient={"display_id": ids[0]}, update=update)
     publish_display_data({JS_MIME_TYPE: script, EXEC_MIME_TYPE: ""}, metadata={EXEC_MIME_TYPE: {"id": key}},
                          transient={"display_id": ids[1]}, update=update)
+
+
+def patch_message(events: list) -> tuple[str, list[str], list[bytes]]:
+    """Bokeh document change ``events`` as one PATCH-DOC: its content JSON, its buffers' ids and their bytes.
+
+    Example:
+        >>> from bokeh.models import ColumnDataSource
+        >>> from bokeh.document.events import ColumnsStreamedEvent
+        >>> source = ColumnDataSource({"x": [1]}); doc = Document(); doc.add_root(source)
+        >>> content, ids, buffers = patch_message([ColumnsStreamedEvent(doc, source, "data", {"x": [2]}, None)])
+        >>> '"ColumnsStreamed"' in content, ids, buffers
+        (True, [], [])
+    """
+    msg = Protocol().create("PATCH-DOC", events)
+    return msg.content_json, [b.id for b in msg.buffers], [b.to_bytes() for b in msg.buffers]
 
 
 def final_output(layout: Model) -> tuple[str, str]:

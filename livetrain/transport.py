@@ -98,9 +98,8 @@ def jupyter_bokeh() -> tuple[str, bool]:
         return "not installed: JupyterLab 4 and Notebook 7 cannot receive pushes without it", False
     from jupyter_core.paths import jupyter_config_path, jupyter_path
 
-    found = [Path(d) / "@bokeh" / "jupyter_bokeh" for d in jupyter_path("labextensions")]
-    found = [d for d in found if (d / "package.json").exists()]
-    if not found:
+    found = lab_extension("@bokeh/jupyter_bokeh")
+    if found is None:
         return f"{version} installed, but its lab extension is missing from {jupyter_path('labextensions')}", False
     for config in jupyter_config_path():
         page = Path(config) / "labconfig" / "page_config.json"
@@ -111,7 +110,20 @@ def jupyter_bokeh() -> tuple[str, bool]:
         if "@bokeh/jupyter_bokeh" in disabled and (not isinstance(disabled, dict)
                                                     or disabled["@bokeh/jupyter_bokeh"]):
             return f"{version} installed, but its extension is disabled in {page}", False
-    return f"{version}, extension installed ({found[0]}) and enabled", True
+    return f"{version}, extension installed ({found}) and enabled", True
+
+
+def lab_extension(name: str) -> Path | None:
+    """Where JupyterLab / Notebook 7 would load the prebuilt extension ``name`` from, if it is installed.
+
+    Example:
+        >>> lab_extension("no-such-extension") is None
+        True
+    """
+    from jupyter_core.paths import jupyter_path
+
+    return next((Path(d) / name for d in jupyter_path("labextensions") if (Path(d) / name / "package.json").exists()),
+                None)
 
 
 def widget_extensions() -> tuple[str, bool]:
@@ -123,15 +135,12 @@ def widget_extensions() -> tuple[str, bool]:
         >>> isinstance(text, str) and isinstance(usable, bool)
         True
     """
-    from jupyter_core.paths import jupyter_path
-
     try:
         version = metadata.version("anywidget")
     except metadata.PackageNotFoundError:
         return "anywidget is not installed: the widget transport cannot work", False
     wanted = {"anywidget": "anywidget", "ipywidgets": "@jupyter-widgets/jupyterlab-manager"}
-    missing = [name for name, ext in wanted.items()
-               if not any((Path(d) / ext / "package.json").exists() for d in jupyter_path("labextensions"))]
+    missing = [name for name, ext in wanted.items() if lab_extension(ext) is None]
     if missing:
         return f"anywidget {version}; lab extensions missing for {', '.join(missing)}", False
     return f"anywidget {version}, with anywidget's and ipywidgets' lab extensions", True
