@@ -146,7 +146,7 @@
   }
 
   // jupyter_bokeh's kernel handle does nothing while the page's session is not connected yet (as in a page
-  // just reloaded), and says nothing either, so the target is registered again five times a second.
+  // just reloaded), and says nothing either, so the target is registered again ten times a second.
   const handles = new Set();
   let ticking = false;
   function register() {
@@ -176,7 +176,7 @@
     register();
     if (!ticking) {
       ticking = true;
-      setInterval(register, 200);
+      setInterval(register, 100);
     }
     pushed(key, id);
   }

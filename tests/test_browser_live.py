@@ -190,7 +190,12 @@ def reload_mid_run(page, server) -> dict:
     page.reload()
     page.wait_for_selector(".cell" if server.app == "nbclassic" else ".jp-Notebook .jp-Cell")
     page.evaluate(JS_SEEN, name)
-    (server.notebook.parent / "reloaded.txt").write_text("")  # the run goes on
+    # The saved output's script has run and registered the page for announcements (it re-registers every 100 ms
+    # until the page's session is connected; an announcement that comes before that is refused once, with
+    # "Exception opening new comm" in the console, and the next one draws the plot): the run goes on.
+    page.wait_for_function("() => globalThis.__livetrain !== undefined")
+    time.sleep(1)
+    (server.notebook.parent / "reloaded.txt").write_text("")
     return {"at_reload": at_reload}
 
 
