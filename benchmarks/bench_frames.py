@@ -11,7 +11,7 @@ Three measurements, each in rounds that interleave the contenders:
    reused selenium driver (Debian's chromedriver; warm: its first call, which starts Chromium, is reported
    apart), livetrain's ``BrowserRenderer`` (one page per round; its load is reported apart) and its
    ``MatplotlibRenderer`` (no browser). Every browser frame is also compared with export_png's, pixel by pixel.
-2. **GIF assembly** of those 20 frames (PNG bytes in, GIF file out) with ``livetrain.gif.save_gif``.
+2. **GIF assembly** of those 20 frames (PNG bytes in, GIF file out) with ``livetrain.frames.gif.save_gif``.
 3. **FrameExporter's overhead** on a small CNN learning scikit-learn's digits (``livetrain.examples``):
    epoch time (train + test phase) with a ``LinePlotsCallback`` alone, with a ``FrameExporter`` after it
    (records only; frames drawn after training, timed apart), and with ``eager=True`` (frames drawn by a
@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_updates import goal_lines, logger, machine, publish, run_line  # noqa: E402
 
 from livetrain import Callback, FrameExporter, LinePlotsCallback, set_transport, train_loop  # noqa: E402
-from livetrain.browser_frames import BrowserRenderer  # noqa: E402
-from livetrain.gif import save_gif  # noqa: E402
-from livetrain.mpl_frames import MatplotlibRenderer  # noqa: E402
+from livetrain.frames.browser import BrowserRenderer  # noqa: E402
+from livetrain.frames.gif import save_gif  # noqa: E402
+from livetrain.frames.mpl import MatplotlibRenderer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMES = 20

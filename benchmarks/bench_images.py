@@ -14,7 +14,7 @@ build the grid, colour it, set it, push it. Each contender runs in its own ipyke
   conversion alone: ``grid_picture(x, lut)``, no Bokeh.
 - ``blog``: the blog's ``_to_img`` (``make_grid``, then ``matplotlib.cm.gray(grid) * 255`` as uint8
   ``(H, W, 4)``, flipped) into an ``image_rgba`` source shown with ``show(..., notebook_handle=True)``,
-  then ``push_notebook``. torchvision is optional, so its grid comes from ``livetrain.images.make_grid``
+  then ``push_notebook``. torchvision is optional, so its grid comes from ``livetrain.core.images.make_grid``
   (same layout, and 0.1 ms of the cost). Four ways to set the picture:
 
   - ``ndarray3d``: ``data["image"] = [img]``, the blog's own line. Bokeh 3 sends it as a binary buffer,
@@ -76,8 +76,8 @@ def _measure(mode, k):
 '''
 
 LIVETRAIN = '''
-from livetrain.image_plots import ImagePlotsCallback
-from livetrain.images import grid_picture
+from livetrain.views.image import ImagePlotsCallback
+from livetrain.core.images import grid_picture
 
 cb = ImagePlotsCallback(keys=("recon",), phases=("train",))
 cb.show()
@@ -100,7 +100,7 @@ from bokeh.io import output_notebook, push_notebook, show
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 from matplotlib import cm
-from livetrain.images import make_grid
+from livetrain.core.images import make_grid
 
 def _to_img(batch, cmap=cm.gray):
     """The blog's ``_to_img``, with livetrain's make_grid standing in for torchvision's (same layout)."""

@@ -524,7 +524,7 @@ def announcement_costs() -> dict[int, dict[str, float]]:
     from bokeh.document import Document
 
     from livetrain import LinePlotsCallback, set_transport
-    from livetrain.channel import Announcer
+    from livetrain.display.announce import Announcer
 
     set_transport("none")  # this script's own views are only measured, not written to livetrain-*.html
     out = {}

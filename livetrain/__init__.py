@@ -1,5 +1,15 @@
 """livetrain: live training plots for Jupyter that update in place.
 
+The package is layered; each layer imports only from the layers above it in this list:
+
+- ``core``: the history, the callback hooks, ``train_loop``, metric reduction, the throttle, atomic files;
+- ``wire``: Bokeh's wire format (document JSON, ``PATCH-DOC``);
+- ``frames``: renderers that draw a layout as a picture, and GIFs;
+- ``display``: transports that bring a layout to its reader;
+- ``views``: the live plots;
+- ``export``: ``FrameExporter``;
+- ``doctor``, ``cli`` and ``examples``.
+
 Example:
     >>> from livetrain import train_loop, LinePlotsCallback
     >>> cb = LinePlotsCallback(epochs=2)
@@ -8,19 +18,15 @@ Example:
     >>> h["test"]["acc"]
     [0.5, 0.5]
 """
-from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
-from .callback import Callback, CallbackDisabledWarning, CallbackList
-from .dashboard import Dashboard
+from .core.callback import Callback, CallbackDisabledWarning, CallbackList
+from .core.history import History
+from .core.loop import train_loop
+from .display import set_transport
 from .doctor import doctor
-from .exporter import FrameExporter
-from .history import History
-from .image_plots import ImagePlotsCallback
-from .line_plots import LinePlotsCallback
-from .loop import train_loop
-from .transport import set_transport
-from .view import LiveView
+from .export import FrameExporter
+from .views import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, LiveView, VBarPlotsCallback
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback", "History",
-           "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor", "set_transport", "train_loop",
-           "__version__"]
+__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback",
+           "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor",
+           "set_transport", "train_loop", "__version__"]

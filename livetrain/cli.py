@@ -2,29 +2,23 @@
 from __future__ import annotations
 
 import argparse
-import numbers
+import inspect
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .bar_plots import HBarPlotsCallback, VBarPlotsCallback
-from .exporter import FrameExporter
-from .history import History
-from .image_plots import ImagePlotsCallback
-from .line_plots import LinePlotsCallback
-from .renderer import RENDERERS
-from .view import LiveView
-
-VIEWS = ("line", "vbar", "hbar", "image")
-_DEFAULT_KEYS = {"line": ("loss", "acc"), "vbar": ("corrects", "counts"), "hbar": ("corrects", "counts"), "image": ("recon", "target")}
+from .core.history import History
+from .export import FrameExporter
+from .frames import RENDERERS
+from .views import VIEWS
+from .views.base import LiveView
 
 
 def make_view(kind: str, history: History, keys: Sequence[str] | None = None, phases: Sequence[str] | None = None,
-              cmap: str = "gray") -> LiveView:
-    """The live view ``kind`` (line, vbar, hbar or image) for a saved ``history``, with keys found in it.
-
-    The line view plots ``keys``, by default every key holding one number per epoch; the bar views
-    take their categories from the first epoch's values.
+              **options: Any) -> LiveView:
+    """The registered view ``kind`` (see :data:`livetrain.views.VIEWS`) set up for a saved ``history``;
+    ``options`` left at ``None`` are not passed, and one the view does not take is a ``ValueError``.
 
     Example:
         >>> make_view("line", History({"train": {"loss": [0.5], "acc": [0.9], "recon": [[[0.0]]]}})).keys
@@ -32,30 +26,20 @@ def make_view(kind: str, history: History, keys: Sequence[str] | None = None, ph
     """
     if kind not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {kind!r}")
-    phases = tuple(phases or history)
-    if not phases or any(p not in history for p in phases):
-        raise ValueError(f"the history has phases {list(history)}; asked for {list(phases)}")
-    first = history[phases[0]]
-    if kind == "line" and not keys:
-        keys = [k for k, v in first.items() if v and isinstance(v[0], numbers.Real)]
-    keys = tuple(keys or _DEFAULT_KEYS[kind])
-    missing = [k for k in keys if k not in first]
-    if not keys or missing:
-        raise ValueError(f"history[{phases[0]!r}] has keys {list(first)}; the {kind} view needs "
-                         f"{missing or 'a key with one number per epoch'} (choose with --keys)")
-    if kind == "line":
-        return LinePlotsCallback(len(first[keys[0]]), keys, phases)
-    if kind == "image":
-        return ImagePlotsCallback(keys, phases, cmap=cmap)
-    bars = VBarPlotsCallback if kind == "vbar" else HBarPlotsCallback
-    return bars(len(first[keys[0]][0]), keys, phases)
+    view = VIEWS[kind]
+    options = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(view).parameters
+    wrong = [k for k in options if k not in accepted]
+    if wrong:
+        raise ValueError(f"--{wrong[0]} does not apply to the {kind} view")
+    return view.from_history(history, keys, phases, **options)
 
 
 def replay(history: History, exporter: FrameExporter) -> None:
     """Show ``exporter`` the saved ``history`` epoch by epoch, as ``train_loop`` would have.
 
     Example:
-        >>> view = LinePlotsCallback()
+        >>> view = VIEWS["line"]()
         >>> exporter = FrameExporter(view)
         >>> replay(History({"train": {"loss": [0.5, 0.4], "acc": [0.8, 0.9]}}), exporter)
         >>> exporter.recorded
@@ -77,13 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     gif = commands.add_parser("gif", help="draw a saved history (History.save / train_loop(history_path=...)) "
                                           "as a GIF of the training's progress, one frame per epoch")
     gif.add_argument("history", type=Path, help="the history's JSON file")
-    gif.add_argument("--view", choices=VIEWS, default="line", help="which live view to draw (default: line)")
+    gif.add_argument("--view", choices=list(VIEWS), default="line", help="which live view to draw (default: line)")
     gif.add_argument("--out", type=Path, required=True, help="the GIF to write, e.g. fig/line.gif")
     gif.add_argument("--keys", nargs="+", help="history keys to draw (default: loss and metrics for line, "
                                                "corrects and counts for bars, recon and target for image)")
     gif.add_argument("--phases", nargs="+", help="phases to draw (default: all in the history)")
-    gif.add_argument("--cmap", default="gray", help="colour map of single-channel images (default: gray)")
-    gif.add_argument("--renderer", choices=RENDERERS, default="auto", help="browser (Chromium: Bokeh's own "
+    gif.add_argument("--cmap", help="colour map of single-channel images (default: gray)")
+    gif.add_argument("--renderer", choices=["auto", *RENDERERS], default="auto", help="browser (Chromium: Bokeh's own "
                      "pixels), matplotlib (no browser) or auto (the browser when there is one)")
     gif.add_argument("--frames-dir", type=Path, help="also write one PNG per epoch here")
     gif.add_argument("--every", type=int, default=1, help="draw every N-th epoch (and the last)")
@@ -92,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         history = History.load(args.history)
-        exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, args.cmap),
+        exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, cmap=args.cmap),
                                  renderer=args.renderer, every=args.every)
         replay(history, exporter)
         out = exporter.save_gif(args.out, duration_ms=args.duration_ms, last_ms=args.last_ms)

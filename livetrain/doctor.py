@@ -1,13 +1,11 @@
 """``livetrain.doctor()``: where the plots are drawn, how they are updated, and what to do when they freeze."""
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 
-from .notebook import in_kernel, resources
-from .transport import jupyter_bokeh, widget_extensions
-from .transport import transport as current_transport
+from .display import env
+from .display import transport as current_transport
+from .display.base import resources
 
 
 @dataclass
@@ -46,36 +44,15 @@ def doctor(show: bool = True) -> Diagnosis:
         >>> d.frontend
         'plain Python'
     """
-    frontend, frontend_why = _frontend()
+    frontend, frontend_why = env.frontend()
     transport, transport_why = current_transport()
-    extension, extension_ok = jupyter_bokeh()
-    widgets, widgets_ok = widget_extensions()
+    extension, extension_ok = env.jupyter_bokeh()
+    widgets, widgets_ok = env.widget_extensions()
     diagnosis = Diagnosis(frontend, frontend_why, transport, transport_why, extension, widgets, _bokehjs(),
                           _advice(frontend, transport, extension_ok, widgets_ok))
     if show:
         print(diagnosis)
     return diagnosis
-
-
-def _frontend() -> tuple[str, str]:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return "plain Python", "IPython is not installed"
-    shell = get_ipython()
-    if shell is None:
-        return "plain Python", "no IPython shell is running"
-    if not in_kernel():
-        return "terminal IPython", "an IPython shell without a Jupyter kernel"
-    if "google.colab" in sys.modules:
-        return "Google Colab", "google.colab is imported"
-    if "VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ:
-        return "VS Code", "the kernel runs under VS Code (VSCODE_PID is set)"
-    if "JPY_SESSION_NAME" in os.environ:
-        return ("JupyterLab or Notebook", f"a Jupyter server started this kernel for "
-                f"{os.environ['JPY_SESSION_NAME']}; a kernel cannot tell Lab, Notebook 7 and the classic Notebook apart")
-    return ("Jupyter kernel, client unknown", "a kernel that no Jupyter server started: nbclient, papermill, "
-            "nbconvert --execute, a console, or an editor")
 
 
 def _bokehjs() -> str:
@@ -91,18 +68,18 @@ def _bokehjs() -> str:
 
 def _advice(frontend: str, transport: str, extension_ok: bool, widgets_ok: bool) -> list[str]:
     """What to do about each failure mode that applies here, most likely first."""
-    if frontend in ("plain Python", "terminal IPython"):
+    if frontend in (env.PLAIN, env.TERMINAL):
         return ["Live plots need a Jupyter notebook, or a script run as `python train.py`, where each view writes "
                 "livetrain-<view>.html (it reloads itself; a PNG at the end). Otherwise save the run "
                 "(train_loop(..., history_path=...)) and draw it with FrameExporter or "
                 "`livetrain gif HISTORY.json --out run.gif`."]
     advice = []
-    if frontend == "VS Code":
+    if frontend == env.VSCODE:
         advice.append("VS Code does not deliver push_notebook updates (bokeh#11756), so livetrain uses its widget "
                       "channel there; VS Code must be able to load anywidget's JavaScript (its "
                       "\"jupyter.widgetScriptSources\" setting). If the plot still does not move, "
                       "livetrain.set_transport('static') shows a PNG redrawn once a second.")
-    if frontend == "Google Colab":
+    if frontend == env.COLAB:
         advice.append("Colab shows each output in its own frame; livetrain uses its widget channel there, which needs "
                       "`from google.colab import output; output.enable_custom_widget_manager()`. If the plot stays "
                       "empty, livetrain.set_transport('static') shows a PNG redrawn once a second.")

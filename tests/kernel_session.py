@@ -111,7 +111,7 @@ def pushes(messages: list[IOPubMessage]) -> list[Push]:
 
 
 def announcements(messages: list[IOPubMessage]) -> list[IOPubMessage]:
-    """Every comm livetrain opened to the page's ``livetrain`` target (see livetrain.channel)."""
+    """Every comm livetrain opened to the page's ``livetrain`` target (see livetrain.display.announce)."""
     return [m for m in messages if m.msg_type == "comm_open" and m.content["target_name"] == "livetrain"]
 
 

@@ -1,4 +1,4 @@
-"""livetrain.browser_frames: BokehJS draws the frames in one headless Chromium page, as export_png would."""
+"""livetrain.frames.browser: BokehJS draws the frames in one headless Chromium page, as export_png would."""
 import asyncio
 import io
 
@@ -9,7 +9,7 @@ from bokeh.io.webdriver import create_chromium_webdriver
 from PIL import Image
 
 from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, VBarPlotsCallback
-from livetrain.browser_frames import BrowserRenderer, find_chromium
+from livetrain.frames.browser import BrowserRenderer, find_chromium
 
 
 def pixels(png: bytes | str) -> np.ndarray:

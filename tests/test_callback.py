@@ -28,7 +28,7 @@ def test_a_raising_callback_is_switched_off_with_one_warning_and_others_go_on():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for e in range(3):
-            cbs.call("on_epoch_end", e, "train", {})
+            cbs.on_epoch_end(e, "train", {})
     assert broken.calls == 1
     assert rec.calls == [(0, "train"), (1, "train"), (2, "train")]
     assert len(caught) == 1 and caught[0].category is CallbackDisabledWarning
@@ -42,7 +42,7 @@ def test_keyboard_interrupt_in_a_callback_is_not_swallowed():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        CallbackList([Stop()]).call("on_epoch_end", 0, "train", {})
+        CallbackList([Stop()]).on_epoch_end(0, "train", {})
 
 
 def test_non_callbacks_are_rejected_with_what_they_lack():
@@ -55,4 +55,4 @@ def test_duck_typed_callbacks_are_accepted():
         def __getattr__(self, name):
             return lambda *a: None
 
-    CallbackList([Duck()]).call("on_train_end", {})
+    CallbackList([Duck()]).on_train_end({})

@@ -1,4 +1,4 @@
-"""livetrain.channel: what an announcement holds, and how often one is made."""
+"""livetrain.display.announce: what an announcement holds, and how often one is made."""
 import json
 import time
 
@@ -7,7 +7,7 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 
-from livetrain.channel import Announcer
+from livetrain.display.announce import Announcer
 
 
 def plot_with_source():

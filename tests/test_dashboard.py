@@ -17,7 +17,7 @@ def test_views_share_one_layout_throttle_and_display():
     line, bars = LinePlotsCallback(epochs=3), VBarPlotsCallback(categories=3)
     board = Dashboard([line, bars])
     assert board.graph.children == [line.graph, bars.graph]
-    assert line._throttle is bars._throttle is board._throttle
+    assert line.throttle is bars.throttle is board.throttle
     train_loop(step, {"train": [[0, 1]], "test": [[2]]}, epochs=3, callbacks=[board],
                reduce={"corrects": "sum", "counts": "sum"}, progress=False)
     assert line.sources["test"].data["epoch"] == [1, 2, 3]

@@ -1,4 +1,4 @@
-"""livetrain.exporter: FrameExporter records each epoch cheaply and draws the frames when asked."""
+"""livetrain.export: FrameExporter records each epoch cheaply and draws the frames when asked."""
 import io
 import warnings
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from livetrain import FrameExporter, ImagePlotsCallback, LinePlotsCallback, train_loop
-from livetrain.browser_frames import BrowserRenderer
+from livetrain.frames.browser import BrowserRenderer
 
 
 def step(batch, phase):
@@ -96,9 +96,9 @@ def test_a_renderer_that_cannot_start_never_stops_training(monkeypatch, tmp_path
 def test_bad_arguments_say_what_was_expected():
     with pytest.raises(TypeError, match="records a livetrain view.*got dict"):
         FrameExporter({})
-    with pytest.raises(ValueError, match="renderer must be one of 'auto', 'browser', 'matplotlib'; got 'png'"):
+    with pytest.raises(ValueError, match="renderer must be one of 'auto', 'browser', 'matplotlib', 'quick'; got 'png'"):
         FrameExporter(LinePlotsCallback(), renderer="png")
-    with pytest.raises(ValueError, match="every must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="every must be an int >= 1, got 0"):
         FrameExporter(LinePlotsCallback(), every=0)
     with pytest.raises(ValueError, match="no epoch was recorded"):
         FrameExporter(LinePlotsCallback()).save_gif("never.gif")

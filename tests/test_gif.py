@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from livetrain.gif import save_gif, to_image
+from livetrain.frames.gif import save_gif
+from livetrain.frames.png import to_image
 
 
 def plot_like(k, size=(120, 80)):

@@ -1,4 +1,4 @@
-"""livetrain.images: batches, grids, colour maps and the packed RGBA that Bokeh's image_rgba draws."""
+"""livetrain.core.images: batches, grids, colour maps and the packed RGBA that Bokeh's image_rgba draws."""
 import math
 import sys
 
@@ -8,8 +8,8 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from livetrain import images
-from livetrain.images import colormap, grid_picture, make_grid, to_batch, to_rgba_u32
+from livetrain.core import images
+from livetrain.core.images import colormap, grid_picture, make_grid, to_batch, to_rgba_u32
 
 
 def torchvision_make_grid(tensor, nrow=8, padding=2, pad_value=0.0):

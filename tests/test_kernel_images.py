@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from kernel_session import bokeh_displays, pushes, stdout
-from livetrain.images import make_grid, to_batch, to_rgba_u32
+from livetrain.core.images import make_grid, to_batch, to_rgba_u32
 
 RAW = 242 * 242 * 4  # bytes of one 64-image 28x28 grid as RGBA
 SETUP = """
 import json
 import numpy as np
-from livetrain.image_plots import ImagePlotsCallback
+from livetrain.views.image import ImagePlotsCallback
 
 def images(seed):
     return np.random.default_rng(seed).random((64, 1, 28, 28), dtype=np.float32)

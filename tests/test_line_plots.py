@@ -93,7 +93,7 @@ def test_a_non_numeric_value_raises_type_error_naming_the_key():
     (lambda cb: cb.on_epoch_end(0, "train", {"train": {"f1": [1.0]}}), KeyError, "none of the plotted keys"),
     (lambda cb: cb.on_epoch_end(0, "train", {"train": [1.0]}), TypeError, "history must be a dict shaped"),
     (lambda cb: LinePlotsCallback(keys="loss"), TypeError, "keys must be a non-empty sequence of str"),
-    (lambda cb: LinePlotsCallback(epochs=0), ValueError, "epochs must be a positive int"),
+    (lambda cb: LinePlotsCallback(epochs=0), ValueError, "epochs must be an int >= 1"),
 ])
 def test_bad_input_gets_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):

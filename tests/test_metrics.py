@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from livetrain.metrics import EpochMeans, EpochReducer, batch_size, to_float
+from livetrain.core.metrics import EpochMeans, EpochReducer, batch_size, to_float
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -7,8 +7,8 @@ from bokeh.models import CDSView, ColumnDataSource, CustomJSFilter
 from bokeh.plotting import figure
 
 from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, VBarPlotsCallback
-from livetrain import mpl_frames
-from livetrain.mpl_frames import MatplotlibRenderer
+from livetrain.frames import mpl as mpl_frames
+from livetrain.frames.mpl import MatplotlibRenderer
 
 RED, BLUE, GOLD = (214, 39, 40), (31, 119, 180), (255, 215, 0)  # train line, test line, best-epoch star
 

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from livetrain.throttle import Throttle
+from livetrain.core.throttle import Throttle
 
 
 def test_coalesces_a_burst_into_few_runs():

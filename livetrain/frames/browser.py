@@ -11,6 +11,7 @@ hundreds. Toolbars are set to hide while no mouse is over them, so frames show n
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from bokeh.model import Model
 from bokeh.models import Toolbar
 from bokeh.resources import INLINE
 
-from .notebook import patch_message
+from ..wire import patch_message
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-color-profile=srgb",
@@ -94,7 +95,8 @@ class BrowserRenderer:
     """Captures ``graph``'s current state as PNG bytes, drawn by BokehJS in headless Chromium.
 
     ``graph`` is a layout that is not displayed anywhere else (e.g. a view's :meth:`~livetrain.LiveView.replica`);
-    it is put in a document of its own if it has none. The page is loaded once; each :meth:`capture`
+    it is put in a document of its own if it has none (a layout already in a document, such as a notebook's live
+    one, is drawn from a copy taken when the renderer is made). The page is loaded once; each :meth:`capture`
     sends what changed since the previous one. Playwright runs in a worker thread of the renderer,
     so it works inside a Jupyter kernel's event loop too.
 
@@ -113,10 +115,12 @@ class BrowserRenderer:
         if executable is None:
             raise RuntimeError("no Chromium found: install it (e.g. `apt-get install chromium`) or set "
                                "LIVETRAIN_CHROMIUM to its path")
-        for toolbar in graph.select({"type": Toolbar}):
-            toolbar.autohide = True
         if graph.document is None:
             Document().add_root(graph)
+        else:  # shown elsewhere (a notebook's live document): draw a copy, taken now
+            graph = Document.from_json(graph.document.to_json(deferred=False)).get_model_by_id(graph.id)
+        for toolbar in graph.select({"type": Toolbar}):
+            toolbar.autohide = True
         self._doc = graph.document
         self._events: list[Any] = []
         self._collect = self._events.append
@@ -130,6 +134,18 @@ class BrowserRenderer:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """``"Chromium"`` or ``"playwright"`` when that is not installed, else ``None``.
+
+        Example:
+            >>> BrowserRenderer.missing() in (None, "Chromium", "playwright")
+            True
+        """
+        if find_chromium() is None:
+            return "Chromium"
+        return "playwright" if importlib.util.find_spec("playwright") is None else None
 
     def _call(self, fn: Any, *args: Any) -> Any:
         return self._thread.submit(fn, *args).result()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import atomic_path
+from .metrics import to_numpy
 
 FORMAT = "livetrain.history"
 VERSION = 1
@@ -110,8 +111,7 @@ def _encode(obj: Any) -> Any:
         return {str(k): _encode(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_encode(v) for v in obj]
-    if hasattr(obj, "detach"):  # torch tensors, without importing torch
-        obj = obj.detach().cpu().numpy()
+    obj = to_numpy(obj)
     if hasattr(obj, "tolist"):  # numpy arrays and scalars
         return _encode(obj.tolist())
     raise TypeError(f"cannot save a {type(obj).__name__} in a history; expected numbers, lists or arrays")

@@ -1,7 +1,6 @@
 """``FrameExporter``: a view's state at each epoch, as PNG frames and a GIF, without slowing training down."""
 from __future__ import annotations
 
-import io
 import os
 import queue
 import threading
@@ -10,11 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .callback import Callback
-from .gif import Frame, save_gif, to_image
-from .history import History
-from .renderer import RENDERERS, Renderer, open_renderer
-from .view import LiveView
+from .core.callback import Callback
+from .core.checks import whole
+from .core.history import History
+from .frames import CHOICES, open_renderer
+from .frames.base import Renderer
+from .views.base import LiveView
 
 Lengths = dict[str, dict[str, int]]
 
@@ -29,7 +29,8 @@ class FrameExporter(Callback):
 
     Args:
         view: the live view or :class:`~livetrain.Dashboard` to record.
-        renderer: ``"auto"``, ``"browser"`` or ``"matplotlib"`` (see :func:`livetrain.renderer.open_renderer`).
+        renderer: ``"auto"``, ``"browser"``, ``"matplotlib"`` or ``"quick"`` (see
+            :func:`livetrain.frames.open_renderer`).
         gif: a path to write the GIF to when training ends (normally, or by an error or an interrupt).
         frames_dir: a folder to write one PNG per epoch to when training ends.
         eager: draw each epoch in a background thread while training goes on.
@@ -51,10 +52,9 @@ class FrameExporter(Callback):
         if not isinstance(view, LiveView):
             raise TypeError(f"FrameExporter records a livetrain view (LinePlotsCallback, Dashboard, ...); "
                             f"got {type(view).__name__}")
-        if renderer not in RENDERERS:
-            raise ValueError(f"renderer must be one of {', '.join(map(repr, RENDERERS))}; got {renderer!r}")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int, got {every!r}")
+        if renderer not in CHOICES:
+            raise ValueError(f"renderer must be one of {', '.join(map(repr, CHOICES))}; got {renderer!r}")
+        whole("every", every, minimum=1)
         self.view, self.renderer, self.eager, self.every = view, renderer, eager, every
         self.gif, self.frames_dir = gif, frames_dir
         self.notice: str | None = None  # which renderer drew the frames, once they are drawn
@@ -98,7 +98,9 @@ class FrameExporter(Callback):
         return [self._drawn[e] for e in self._epochs()]
 
     def save_gif(self, path: str | os.PathLike, **options: Any) -> Path:
-        """Write the frames as a looping GIF; ``options`` go to :func:`livetrain.gif.save_gif`."""
+        """Write the frames as a looping GIF; ``options`` go to :func:`livetrain.frames.gif.save_gif`."""
+        from .frames.gif import save_gif  # Pillow, only once a GIF is written
+
         frames = self.frames()
         if not frames:
             raise ValueError("no epoch was recorded: pass the exporter to train_loop after its view, or call "
@@ -122,6 +124,8 @@ class FrameExporter(Callback):
 
     def _draw(self, epochs: list[int], drawer: Renderer | None = None) -> None:
         """Feed the replica each epoch's history and capture it; opens (and closes) a renderer unless given."""
+        from .frames.png import to_png  # Pillow, only once frames are drawn
+
         self._replica = self._replica or self.view.replica()
         own = drawer is None
         if own:
@@ -130,7 +134,7 @@ class FrameExporter(Callback):
         try:
             for epoch in epochs:
                 self._feed(epoch)
-                self._drawn[epoch] = _compact(drawer.capture())
+                self._drawn[epoch] = to_png(drawer.capture())  # tens of KB, not an image's MB
         finally:
             if own:
                 drawer.close()
@@ -180,13 +184,3 @@ class FrameExporter(Callback):
 
     def __repr__(self) -> str:
         return f"FrameExporter({type(self.view).__name__}, epochs recorded={len(self._marks)})"
-
-
-
-def _compact(frame: Frame) -> bytes:
-    """A frame as PNG bytes: a long run's frames then take tens of KB each, not an image's MB."""
-    if isinstance(frame, bytes):
-        return frame
-    out = io.BytesIO()
-    to_image(frame).save(out, format="PNG", compress_level=1)
-    return out.getvalue()

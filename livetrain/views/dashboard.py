@@ -6,9 +6,9 @@ from typing import Any
 
 from bokeh.layouts import column
 
-from .callback import CallbackList
-from .history import History
-from .view import LiveView
+from ..core.callback import CallbackList
+from ..core.history import History
+from .base import LiveView
 
 
 class Dashboard(LiveView):
@@ -35,11 +35,11 @@ class Dashboard(LiveView):
         super().__init__(interval)
         self.views = views
         for view in views:
-            view._attach(self)
+            view.join(self)
         self._hooks = CallbackList(views)
-        self._build(())
+        self.build_layout(())
 
-    def _build(self, phases: tuple[str, ...]) -> None:
+    def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases  # the views check their own phases
         self.graph = column([v.graph for v in self.views])
 
@@ -56,32 +56,32 @@ class Dashboard(LiveView):
         copy.params = dict(self.params)
         return copy
 
-    def _apply(self) -> None:
-        self._hooks.call("_apply")  # a view failing here is switched off like a failing hook
+    def apply_pending(self) -> None:
+        self._hooks.each("apply_pending", lambda view: view.apply_pending())  # a failing view is switched off
 
     def set_params(self, params: dict[str, Any]) -> None:
-        self._hooks.call("set_params", params)  # views may rebuild their layouts for the loop's phases,
+        self._hooks.set_params(params)  # views may rebuild their layouts for the loop's phases,
         super().set_params(params)               # and then so does the dashboard
 
     def on_train_begin(self, history: History) -> None:
-        self._hooks.call("on_train_begin", history)
+        self._hooks.on_train_begin(history)
         super().on_train_begin(history)
 
     def on_epoch_begin(self, epoch: int, phase: str) -> None:
-        self._hooks.call("on_epoch_begin", epoch, phase)
+        self._hooks.on_epoch_begin(epoch, phase)
 
     def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
-        self._hooks.call("on_batch_end", batch, phase, logs)
+        self._hooks.on_batch_end(batch, phase, logs)
 
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        self._hooks.call("on_epoch_end", epoch, phase, history)
+        self._hooks.on_epoch_end(epoch, phase, history)
 
     def on_train_end(self, history: History) -> None:
-        self._hooks.call("on_train_end", history)
+        self._hooks.on_train_end(history)
         super().on_train_end(history)
 
     def on_exception(self, exception: BaseException, history: History) -> None:
-        self._hooks.call("on_exception", exception, history)
+        self._hooks.on_exception(exception, history)
         super().on_exception(exception, history)
 
     def __repr__(self) -> str:

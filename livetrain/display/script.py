@@ -1,4 +1,4 @@
-"""Live plots outside notebooks: an HTML page rewritten at most once a second, then a final PNG."""
+"""The ``script`` transport, for plots outside notebooks: an HTML page rewritten at most once a second, then a final PNG."""
 from __future__ import annotations
 
 import os
@@ -10,13 +10,14 @@ from bokeh.embed import file_html
 from bokeh.model import Model
 from bokeh.resources import INLINE
 
-from .files import atomic_path
-from .notebook import picture
+from ..core.files import atomic_path
+from ..frames import picture
+from .base import Output
 
 REFRESH_S = 2  # how often the open page reloads itself while the run goes on
 
 
-class ScriptOutput:
+class ScriptOutput(Output):
     """The layout as a standalone HTML page (BokehJS inline, so it opens offline), rewritten at most every
     ``every`` seconds while the page reloads itself; at the end the page stops reloading and a PNG of
     the final state is written next to it. One line says where the files are.
@@ -31,7 +32,8 @@ class ScriptOutput:
         out.finish()           # the final page, and livetrain-line.png
     """
 
-    def __init__(self, name: str, path: str | os.PathLike | None = None, every: float = 1.0) -> None:
+    def __init__(self, name: str = "plot", path: str | os.PathLike | None = None, every: float = 1.0) -> None:
+        super().__init__(name)
         folder = Path(os.environ.get("LIVETRAIN_HTML_DIR", "."))
         self.path = Path(path) if path is not None else folder / f"livetrain-{name}.html"
         self.every = every

@@ -13,6 +13,8 @@ from typing import Any
 import bokeh.palettes
 import numpy as np
 
+from .metrics import to_numpy
+
 _CHANNELS = (1, 3, 4)
 _EXPECTED = ("expected images shaped (N, C, H, W), (N, H, W) or (N, H, W, C) with C in 1, 3, 4, or one (H, W) "
              "image, as floats in [0, 1] or uint8")
@@ -49,9 +51,7 @@ def to_batch(images: Any) -> np.ndarray:
 
 def _nhwc(images: Any) -> tuple[np.ndarray, np.dtype]:
     """``images`` as an ``(N, H, W, C)`` view (no copy) and its dtype, or the ``ValueError`` of :func:`to_batch`."""
-    if hasattr(images, "detach"):  # a torch tensor, without importing torch
-        images = images.detach().cpu().numpy()
-    x = np.asarray(images)
+    x = np.asarray(to_numpy(images))
     shape, dtype = x.shape, x.dtype
     if x.ndim == 2:
         x = x[None, :, :, None]

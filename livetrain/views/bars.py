@@ -10,8 +10,10 @@ from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, 
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from .metrics import to_array
-from .view import LatestValuesView, names
+from ..core.metrics import to_array
+from ..core.checks import names
+from ..core.history import History
+from .base import LatestValuesView, saved_keys
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
 
@@ -41,9 +43,9 @@ class _BarPlotsCallback(LatestValuesView):
         self.title = title
         self._size = (width, height)
         super().__init__(interval)
-        self._build(names("phases", phases))
+        self.build_layout(names("phases", phases))
 
-    def _build(self, phases: tuple[str, ...]) -> None:
+    def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         zeros = [0.0] * len(self.categories)
         self.sources = {p: ColumnDataSource({"category": list(self.categories), **{k: list(zeros) for k in self.keys}},
@@ -52,7 +54,6 @@ class _BarPlotsCallback(LatestValuesView):
         self._figures = [self._figure(p) for p in phases]
         self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
                               toolbar_options={"logo": None})
-        self._pending: dict[tuple[str, str], list[float]] = {}
 
     def _figure(self, phase: str):
         width, height = self._size
@@ -76,7 +77,7 @@ class _BarPlotsCallback(LatestValuesView):
         (p.xgrid if self.vertical else p.ygrid).grid_line_color = None
         return p
 
-    def _convert(self, phase: str, key: str, latest: Any) -> list[float]:
+    def convert(self, phase: str, key: str, latest: Any) -> list[float]:
         arr = to_array(key, latest)
         n = len(self.categories)
         if arr.shape != (n,) or arr.dtype.kind not in "biuf":
@@ -84,13 +85,37 @@ class _BarPlotsCallback(LatestValuesView):
                              f"{arr.dtype} values of shape {arr.shape}")
         return [v if math.isfinite(v) else math.nan for v in arr.astype(float).tolist()]
 
-    def _apply(self) -> None:
+    def apply_pending(self) -> None:
         patches: dict[str, dict[str, list]] = {}
-        for (phase, key), values in self._pending.items():  # one patch per source, all its keys
+        for (phase, key), values in self.take_latest().items():  # one patch per source, all its keys
             patches.setdefault(phase, {})[key] = [(slice(0, len(values)), values)]
         for phase, patch in patches.items():
             self.sources[phase].patch(patch)
-        self._pending = {}
+
+    @classmethod
+    def from_history(cls, history: History, keys: Sequence[str] | None = None,
+                     phases: Sequence[str] | None = None, **options: Any) -> _BarPlotsCallback:
+        """Bars of a saved ``history``: ``keys`` (default: ``corrects`` and ``counts``) of ``phases`` (default:
+        all), as many categories as the first epoch's values have.
+
+        Example:
+            >>> VBarPlotsCallback.from_history(VBarPlotsCallback.demo_history()).categories[:3]
+            ['0', '1', '2']
+        """
+        first, keys, phases = saved_keys(history, keys, phases, lambda _: ("corrects", "counts"), "bar")
+        return cls(len(first[keys[0]][0]), keys, phases, **options)
+
+    @classmethod
+    def demo_history(cls, epochs: int = 3, phases: Sequence[str] = ("train", "test")) -> History:
+        """Ten classes' ``corrects`` growing towards their ``counts``, per phase.
+
+        Example:
+            >>> VBarPlotsCallback.demo_history(1, ("train",))["train"]["counts"][0][:3]
+            [10, 11, 12]
+        """
+        counts = [10 + c for c in range(10)]
+        return History({p: {"corrects": [[n * (e + 1) // (epochs + i) for n in counts] for e in range(epochs)],
+                            "counts": [list(counts) for _ in range(epochs)]} for i, p in enumerate(phases)})
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(categories={len(self.categories)}, keys={list(self.keys)}, "

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bokeh.layouts import gridplot
 from bokeh.models import (CDSView, ColumnDataSource, CustomJSFilter, DataRange1d, HoverTool, Legend, LegendItem,
@@ -10,14 +12,15 @@ from bokeh.models import (CDSView, ColumnDataSource, CustomJSFilter, DataRange1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from .columns import stream_columns
-from .history import History
-from .metrics import to_float
-from .view import LiveView, names
+from ..core.history import History
+from ..core.metrics import to_float
+from ..core.checks import names, whole
+from .base import LiveView, saved_keys, stream_columns
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
 _TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
+BEST_FILTER = "livetrain:best"  # the best-epoch filter's name, then ":min" or ":max"
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 
 
@@ -87,8 +90,8 @@ class LinePlotsCallback(LiveView):
                  batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
                  width: int = 350, height: int = 300,
                  interval: float = 0.1) -> None:
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
-            raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
+        if epochs is not None:
+            whole("epochs", epochs, minimum=1)
         self.keys = names("keys", keys)
         self.monitor = self.keys[0] if monitor is None else monitor
         if self.monitor not in self.keys:
@@ -101,9 +104,9 @@ class LinePlotsCallback(LiveView):
         self._batch_phases = None if batch_phases is None else names("batch_phases", batch_phases)
         self._size = (width, height)
         super().__init__(interval)
-        self._build(names("phases", phases))
+        self.build_layout(names("phases", phases))
 
-    def _build(self, phases: tuple[str, ...]) -> None:
+    def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         self.batch_phases = self._batch_phases if self._batch_phases is not None else phases[:1]
         self.sources = {p: ColumnDataSource(stream_columns("epoch", *self.keys), name=f"livetrain:line:{p}")
@@ -129,7 +132,7 @@ class LinePlotsCallback(LiveView):
                    y_range=DataRange1d(only_visible=True), x_axis_label="epoch", min_border_right=20,
                    tools="pan,wheel_zoom,box_zoom,reset,save")
         # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
-        # y range a start until the first data arrives, then it is hidden (see _apply).
+        # y range a start until the first data arrives, then it is hidden (see apply_pending).
         self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
         items, lines = [], []
         for phase, color in line_colors(self.phases).items():
@@ -158,9 +161,10 @@ class LinePlotsCallback(LiveView):
 
     def _best_view(self) -> CDSView:
         """A view of the last phase's source that keeps its best row. It runs in the browser, so marking the
-        best epoch costs no bytes per update; :meth:`_track_best` applies the same rule in Python."""
+        best epoch costs no bytes per update; :meth:`_track_best` applies the same rule in Python, and so do
+        the matplotlib frames, which know the filter by its name, ``livetrain:best:min`` or ``livetrain:best:max``."""
         better = "<" if self.mode == "min" else ">"
-        return CDSView(filter=CustomJSFilter(args={"key": self.monitor}, code=f"""
+        return CDSView(filter=CustomJSFilter(name=f"{BEST_FILTER}:{self.mode}", args={"key": self.monitor}, code=f"""
             const y = source.data[key]; let best = -1;
             for (let i = 0; i < y.length; i++)
                 if (Number.isFinite(y[i]) && (best < 0 || y[i] {better} y[best])) best = i;
@@ -169,7 +173,7 @@ class LinePlotsCallback(LiveView):
     def set_params(self, params: dict) -> None:
         super().set_params(params)
         if self.epochs is None and params.get("epochs"):
-            with self._throttle.lock:
+            with self.throttle.lock:
                 self._x_range.end = params["epochs"]
 
     def on_train_begin(self, history: History) -> None:
@@ -187,7 +191,7 @@ class LinePlotsCallback(LiveView):
         if phase not in self.batch_phases:
             return
         row = [to_float(k, logs[k]) if k in logs else math.nan for k in self.keys]
-        with self._throttle.lock:
+        with self.throttle.lock:
             self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
             pend = self._batch_pending[phase]
             pend["x"].append(self._rows[phase] + self._fraction(batch, phase))
@@ -197,7 +201,7 @@ class LinePlotsCallback(LiveView):
 
     def on_exception(self, exception: BaseException, history: History) -> None:
         what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"
-        with self._throttle.lock:
+        with self.throttle.lock:
             x = max(self._rows.values(), default=0)
             for fig, span in zip(self._figures, self._spans):
                 span.location = x
@@ -221,7 +225,7 @@ class LinePlotsCallback(LiveView):
             raise KeyError(f"history[{phase!r}] has none of the plotted keys {list(self.keys)}; it has "
                            f"{list(series)}. Pass keys=(...) to {type(self).__name__}")
         total = max(len(series[k]) for k in present)
-        with self._throttle.lock:
+        with self.throttle.lock:
             start = self._rows[phase]
             rows = [[to_float(k, series[k][i]) if k in series and i < len(series[k]) else math.nan
                      for k in self.keys] for i in range(start, total)]
@@ -242,7 +246,7 @@ class LinePlotsCallback(LiveView):
         if math.isfinite(v) and (self.best is None or (v < self.best[1] if self.mode == "min" else v > self.best[1])):
             self.best = (x, v)
 
-    def _apply(self) -> None:
+    def apply_pending(self) -> None:
         for phase, pend in self._pending.items():
             if pend["epoch"]:
                 self.sources[phase].stream(pend)
@@ -262,3 +266,32 @@ class LinePlotsCallback(LiveView):
         return (f"{type(self).__name__}(epochs={self.epochs}, keys={list(self.keys)}, phases={list(self.phases)}, "
                 f"rows={self._rows})")
 
+
+    @classmethod
+    def from_history(cls, history: History, keys: Sequence[str] | None = None,
+                     phases: Sequence[str] | None = None, **options: Any) -> LinePlotsCallback:
+        """Line plots of a saved ``history``: ``keys`` (default: every key holding one number per epoch) of
+        ``phases`` (default: all), the x range fixed to its epochs.
+
+        Example:
+            >>> LinePlotsCallback.from_history(History({"train": {"loss": [0.5], "recon": [[[0.0]]]}})).keys
+            ('loss',)
+        """
+        first, keys, phases = saved_keys(history, keys, phases, _numeric_keys, "line")
+        return cls(max(1, len(first[keys[0]])), keys, phases, **options)
+
+    @classmethod
+    def demo_history(cls, epochs: int = 3, phases: Sequence[str] = ("train", "test")) -> History:
+        """A falling loss and a rising accuracy per phase.
+
+        Example:
+            >>> LinePlotsCallback.demo_history(2, ("train",))["train"]["loss"]
+            [1.0, 0.5]
+        """
+        return History({p: {"loss": [(1 + i) / (1 + e) for e in range(epochs)],
+                            "acc": [1 - 0.5 / (1 + e + i) for e in range(epochs)]} for i, p in enumerate(phases)})
+
+
+def _numeric_keys(series: Mapping[str, list]) -> list[str]:
+    """The keys holding one number per epoch, else the default keys (the error then names them)."""
+    return [k for k, v in series.items() if v and isinstance(v[0], numbers.Real)] or ["loss", "acc"]

@@ -9,6 +9,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .callback import Callback, CallbackList
+from .checks import whole
 from .history import History
 from .metrics import EpochReducer, batch_size, to_float
 
@@ -44,15 +45,14 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     if not isinstance(loaders, Mapping) or not loaders:
         raise TypeError(f"loaders must be a non-empty dict of phase name to iterable of batches, "
                         f"e.g. {{'train': train_loader}}; got {loaders!r:.80}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    whole("epochs", epochs)
     history = History() if history is None else history
     EpochReducer(reduce)  # bad reductions fail here, before any training
     cbs = CallbackList(callbacks)
     first = max((history.epochs(p) for p in loaders), default=0)
     steps = {p: len(ld) for p, ld in loaders.items() if hasattr(ld, "__len__")}
-    cbs.call("set_params", {"epochs": first + epochs, "phases": list(loaders), "steps": steps})
-    cbs.call("on_train_begin", history)
+    cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
+    cbs.on_train_begin(history)
     epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
     # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
     bars = {p: tqdm(desc=p, total=steps.get(p), leave=False, disable=not progress) for p in loaders}
@@ -63,7 +63,7 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
                 history.append(phase, values)
                 if history_path is not None:
                     history.save(history_path)
-                cbs.call("on_epoch_end", epoch, phase, history)
+                cbs.on_epoch_end(epoch, phase, history)
                 epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
                                       refresh=False)
     except KeyboardInterrupt as exc:
@@ -79,14 +79,14 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     finally:
         for bar in (*bars.values(), epoch_bar):
             bar.close()
-    cbs.call("on_train_end", history)
+    cbs.on_train_end(history)
     return history
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
                bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any]:
     """One phase of one epoch; returns its reduced metrics."""
-    cbs.call("on_epoch_begin", epoch, phase)
+    cbs.on_epoch_begin(epoch, phase)
     reducer = EpochReducer(reduce)
     bar.reset(total=bar.total)
     for i, batch in enumerate(loader):
@@ -98,7 +98,7 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
         size = logs.pop("batch_size", None)
         weight = to_float("batch_size", size) if size is not None else (batch_size(batch) or 1)
         logs = reducer.add(logs, weight)
-        cbs.call("on_batch_end", i, phase, logs)
+        cbs.on_batch_end(i, phase, logs)
         if not bar.disable:
             bar.set_postfix(logs, refresh=False)
             bar.update()
@@ -108,6 +108,6 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
 def _stop(exc: BaseException, cbs: CallbackList, history: History,
           history_path: str | os.PathLike | None) -> None:
     """Tell the callbacks the run stopped, and save what was recorded."""
-    cbs.call("on_exception", exc, history)
+    cbs.on_exception(exc, history)
     if history_path is not None:
         history.save(history_path)

@@ -60,6 +60,16 @@ class EpochMeans:
         return {k: (s / self._weights[k] if self._weights[k] else math.nan) for k, s in self._sums.items()}
 
 
+def to_numpy(value: Any) -> Any:
+    """A torch tensor as a numpy array (detached, on the CPU), without importing torch; anything else as it is.
+
+    Example:
+        >>> to_numpy([1, 2])
+        [1, 2]
+    """
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else value
+
+
 def to_array(key: str, value: Any) -> np.ndarray:
     """``value`` as a numpy array: numpy, torch (detached, on the CPU) or anything ``np.asarray`` takes.
 
@@ -67,10 +77,8 @@ def to_array(key: str, value: Any) -> np.ndarray:
         >>> to_array("counts", [1, 2]).tolist()
         [1, 2]
     """
-    if hasattr(value, "detach"):  # torch, without importing it
-        value = value.detach().cpu().numpy()
     try:
-        return np.asarray(value)
+        return np.asarray(to_numpy(value))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metric {key!r}: expected an array, a tensor or a list of numbers, "
                         f"got {type(value).__name__}") from exc

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .history import History
@@ -58,10 +58,12 @@ HOOKS = ("set_params", "on_train_begin", "on_epoch_begin", "on_batch_end", "on_e
          "on_train_end", "on_exception")
 
 
-class CallbackList:
-    """Calls a hook on each callback in order. A callback that raises is switched off with one warning.
+class CallbackList(Callback):
+    """A callback that calls each hook on its callbacks in order. A callback that raises is switched off
+    with one warning; the others go on.
 
-    ``KeyboardInterrupt`` and other ``BaseException``s are not caught: they stop the run.
+    ``KeyboardInterrupt`` and other ``BaseException``s are not caught: they stop the run. Callbacks that do
+    not override ``on_batch_end`` are not called per batch.
 
     Example:
         >>> class Broken(Callback):
@@ -69,7 +71,7 @@ class CallbackList:
         >>> import warnings
         >>> with warnings.catch_warnings(record=True) as w:
         ...     warnings.simplefilter("always")
-        ...     cbs = CallbackList([Broken()]); cbs.call("on_epoch_end", 0, "train", {})
+        ...     cbs = CallbackList([Broken()]); cbs.on_epoch_end(0, "train", {})
         >>> "Broken" in str(w[0].message), cbs.active
         (True, [])
     """
@@ -83,13 +85,45 @@ class CallbackList:
                                 f"{type(cb).__name__} lacks {', '.join(missing)}")
             self.active.append(cb)
 
-    def call(self, hook: str, *args: Any) -> None:
-        """Call ``hook(*args)`` on every active callback."""
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self.each("set_params", lambda cb: cb.set_params(params))
+
+    def on_train_begin(self, history: History) -> None:
+        self.each("on_train_begin", lambda cb: cb.on_train_begin(history))
+
+    def on_epoch_begin(self, epoch: int, phase: str) -> None:
+        self.each("on_epoch_begin", lambda cb: cb.on_epoch_begin(epoch, phase))
+
+    def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
+        self.each("on_batch_end", lambda cb: cb.on_batch_end(batch, phase, logs), skip_default=True)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        self.each("on_epoch_end", lambda cb: cb.on_epoch_end(epoch, phase, history))
+
+    def on_train_end(self, history: History) -> None:
+        self.each("on_train_end", lambda cb: cb.on_train_end(history))
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self.each("on_exception", lambda cb: cb.on_exception(exception, history))
+
+    def each(self, hook: str, call: Callable[[Callback], object], skip_default: bool = False) -> None:
+        """``call(cb)`` for every active callback; one that raises is switched off, with a warning naming ``hook``.
+        With ``skip_default``, callbacks that inherit ``hook`` from :class:`Callback` unchanged are skipped.
+
+        Example:
+            >>> seen = []
+            >>> CallbackList([Callback()]).each("on_epoch_end", seen.append); len(seen)
+            1
+        """
+        default = getattr(Callback, hook, None) if skip_default else None
         for cb in list(self.active):
+            if default is not None and getattr(type(cb), hook, None) is default:
+                continue
             try:
-                getattr(cb, hook)(*args)
+                call(cb)
             except Exception as exc:  # noqa: BLE001 - isolating callbacks is the point
                 self.active.remove(cb)
                 warnings.warn(f"livetrain: callback {type(cb).__name__}.{hook} raised "
                               f"{type(exc).__name__}: {exc}. It is switched off; training goes on.",
-                              CallbackDisabledWarning, stacklevel=2)
+                              CallbackDisabledWarning, stacklevel=3)

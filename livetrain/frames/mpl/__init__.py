@@ -9,6 +9,7 @@ imported when a renderer is made.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -79,6 +80,16 @@ class MatplotlibRenderer:
         self._panels: list[_Panel] = []
         self._shape: list[tuple[int, ...]] | None = None
         self._widths: dict[tuple, float] = {}
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """``"matplotlib"`` when it is not installed, else ``None``.
+
+        Example:
+            >>> MatplotlibRenderer.missing() in (None, "matplotlib")
+            True
+        """
+        return "matplotlib" if importlib.util.find_spec("matplotlib") is None else None
 
     def capture(self) -> Image.Image:
         """An RGB picture of the models' state now."""

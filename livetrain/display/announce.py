@@ -1,10 +1,9 @@
-"""How a plot reaches the page besides Bokeh's pushes: livetrain's widget channel, and announcements.
+"""Announcements: how a page reloaded during a run gets the plot back, whatever the transport.
 
 The page side is ``page.js``: it keeps each plot's whole document and draws it into every element
-marked ``data-livetrain-plot="<plot id>"``, whenever such an element appears.
+marked ``data-livetrain-plot="<plot id>"``, whenever such an element appears (the widget transport's
+channel, in :mod:`livetrain.display.widget`, feeds the same page code).
 
-- :class:`Channel` (an anywidget model, never displayed itself) carries a plot's document and then each
-  update as one message: the widget transport.
 - :class:`Announcer` serves pages reloaded during a run. Such a page can ask a busy kernel nothing (its
   requests wait until the cell ends, and so does the widget manager), but the kernel can still open comms
   to it. So about once a second, while the plot changes, the kernel opens a comm to the target
@@ -18,28 +17,15 @@ import json
 import time
 from pathlib import Path
 
-import anywidget
-import numpy as np
-import traitlets
-from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.document.events import (ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent,
                                    DocumentChangedEvent, ModelChangedEvent)
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
 
-from .notebook import patch_message
+from ..wire import binary, document_json, patch_message
 
 PAGE_JS = Path(__file__).with_name("page.js").read_text()
-
-
-class Channel(anywidget.AnyWidget):
-    """A plot's widget channel: ``doc`` is its document after ``seq`` updates; updates follow as custom messages."""
-
-    _esm = PAGE_JS + "\nexport default {initialize({model}) { globalThis.__livetrain.widget(model); }};\n"
-    plot = traitlets.Unicode().tag(sync=True)
-    seq = traitlets.Int(0).tag(sync=True)
-    doc = traitlets.Unicode("").tag(sync=True)
 
 
 def listen_script(key: str, plot: str) -> str:
@@ -131,29 +117,3 @@ class Announcer:
         from comm import create_comm
 
         create_comm(target_name="livetrain", data=data, buffers=buffers).close()
-
-
-def binary(data: dict) -> dict:
-    """A source's columns, numeric lists as arrays: Bokeh sends those as binary buffers, ~20× faster than JSON.
-
-    Example:
-        >>> binary({"x": [1.0, 2.0], "label": ["a", "b"]})["x"].dtype.kind, binary({"label": ["a"]})["label"]
-        ('f', ['a'])
-    """
-    out = {}
-    for key, column in data.items():
-        array = np.asarray(column) if isinstance(column, list) else column
-        out[key] = array if isinstance(array, np.ndarray) and array.dtype.kind in "fiub" else column
-    return out
-
-
-def document_json(doc: Document) -> str:
-    """``doc`` as JSON, arrays inline: what ``Document.from_json`` takes in the page."""
-    return serialize_json(doc.to_json(deferred=False))
-
-
-def send_patch(channel: Channel, events: list, seq: int) -> None:
-    """Send ``events`` (Bokeh document changes) as update number ``seq``: one message holding the
-    PATCH-DOC's JSON and its buffers."""
-    content, ids, buffers = patch_message(events)
-    channel.send({"seq": seq, "buffers": ids}, [content.encode(), *buffers])

@@ -26,7 +26,7 @@ class Throttle:
     """
 
     def __init__(self, action: Callable[[], None], interval: float = 0.1) -> None:
-        if not interval >= 0:
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
         self.action = action
         self.interval = interval

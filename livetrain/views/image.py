@@ -9,8 +9,10 @@ from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
-from .images import Colormap, colormap, grid_picture
-from .view import LatestValuesView, names
+from ..core.images import Colormap, colormap, grid_picture
+from ..core.checks import names
+from ..core.history import History
+from .base import LatestValuesView, saved_keys
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
            "sample": "Samples", "samples": "Samples", "generated": "Generated", "fake": "Generated"}
@@ -20,7 +22,7 @@ _BLANK = np.zeros((1, 1), np.uint32)  # one transparent pixel until the first im
 class ImagePlotsCallback(LatestValuesView):
     """Live image grids, one figure per (phase, key): ``history[phase][key][-1]`` at each epoch's end.
 
-    Each value is a batch of images (a torch tensor or an array, see :func:`livetrain.images.to_batch`);
+    Each value is a batch of images (a torch tensor or an array, see :func:`livetrain.core.images.to_batch`);
     its first ``max_images`` are tiled ``nrow`` per row, single-channel ones through ``cmap``. Each
     update replaces the picture in place: one binary buffer of the grid's RGBA bytes per figure,
     whatever the history's length. The figure keeps the grid's aspect ratio within ``size`` pixels.
@@ -29,7 +31,7 @@ class ImagePlotsCallback(LatestValuesView):
         keys: the history keys holding images, one figure each per phase (a row per phase).
         phases: the phases to show. When the callback is given to ``train_loop`` before it is
             displayed, the loop's phases are used.
-        cmap: the colour map for single-channel images (see :func:`livetrain.images.colormap`):
+        cmap: the colour map for single-channel images (see :func:`livetrain.core.images.colormap`):
             a name such as ``"gray"`` or ``"inferno"``, a Bokeh palette, or a matplotlib colour map.
         nrow: images per grid row.
         padding: pixels of background around each image.
@@ -47,7 +49,7 @@ class ImagePlotsCallback(LatestValuesView):
         (62, 242)
     """
 
-    _noun = "images"
+    noun = "images"
 
     def __init__(self, keys: Sequence[str] = ("recon", "target"), phases: Sequence[str] = ("train", "test"), *,
                  cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, max_images: int = 64,
@@ -61,16 +63,15 @@ class ImagePlotsCallback(LatestValuesView):
         self.titles = {k: (titles or {}).get(k) or _TITLES.get(k) or k[:1].upper() + k[1:].replace("_", " ")
                        for k in self.keys}
         super().__init__(interval)
-        self._build(names("phases", phases))
+        self.build_layout(names("phases", phases))
 
-    def _build(self, phases: tuple[str, ...]) -> None:
+    def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         self.sources = {p: {k: ColumnDataSource({"image": [_BLANK]}, name=f"livetrain:image:{p}:{k}")
                             for k in self.keys} for p in phases}
         self._figures = {(p, k): self._figure(p, k) for p in phases for k in self.keys}
         self.graph = gridplot(list(self._figures.values()), ncols=len(self.keys), toolbar_location="above",
                               toolbar_options={"logo": None})
-        self._pending: dict[tuple[str, str], np.ndarray] = {}
 
     def _figure(self, phase: str, key: str) -> figure:
         p = figure(title=f"{self.titles[key]} ({phase})", frame_width=self.size, frame_height=self.size,
@@ -81,7 +82,7 @@ class ImagePlotsCallback(LatestValuesView):
         p.image_rgba(image="image", x=0, y=0, dw=1, dh=1, source=self.sources[phase][key])
         return p
 
-    def _convert(self, phase: str, key: str, images: Any) -> np.ndarray:
+    def convert(self, phase: str, key: str, images: Any) -> np.ndarray:
         if getattr(images, "ndim", 0) >= 3:
             images = images[:self.max_images]
         try:
@@ -89,8 +90,8 @@ class ImagePlotsCallback(LatestValuesView):
         except ValueError as exc:
             raise ValueError(f"history[{phase!r}][{key!r}][-1]: {exc}") from None
 
-    def _apply(self) -> None:
-        for (phase, key), picture in self._pending.items():
+    def apply_pending(self) -> None:
+        for (phase, key), picture in self.take_latest().items():
             fig = self._figures[phase, key]
             renderer = fig.renderers[0]
             h, w = picture.shape
@@ -103,7 +104,32 @@ class ImagePlotsCallback(LatestValuesView):
             # one event, the pixels as one binary buffer; a patch, unlike data.update(), does not first
             # compare the new picture with the old one pixel by pixel
             renderer.data_source.patch({"image": [(0, picture)]})
-        self._pending.clear()
+
+    @classmethod
+    def from_history(cls, history: History, keys: Sequence[str] | None = None,
+                     phases: Sequence[str] | None = None, **options: Any) -> ImagePlotsCallback:
+        """Image grids of a saved ``history``: ``keys`` (default: ``recon`` and ``target``) of ``phases``
+        (default: all); ``options`` such as ``cmap`` go to the constructor.
+
+        Example:
+            >>> ImagePlotsCallback.from_history(ImagePlotsCallback.demo_history(), cmap="inferno").keys
+            ('recon', 'target')
+        """
+        _, keys, phases = saved_keys(history, keys, phases, lambda _: ("recon", "target"), "image")
+        return cls(keys, phases, **options)
+
+    @classmethod
+    def demo_history(cls, epochs: int = 3, phases: Sequence[str] = ("train", "test")) -> History:
+        """Eight 8×8 targets (a diagonal gradient) and reconstructions that sharpen towards them, per phase.
+
+        Example:
+            >>> ImagePlotsCallback.demo_history(1, ("train",))["train"]["recon"][0].shape
+            (8, 1, 8, 8)
+        """
+        target = np.add.outer(np.arange(8), np.arange(8))[None, None] / 14 * np.linspace(0.3, 1, 8)[:, None, None, None]
+        noise = np.random.default_rng(0).random(target.shape)
+        return History({p: {"recon": [(target * (e + 1) + noise) / (e + 2) for e in range(epochs)],
+                            "target": [target for _ in range(epochs)]} for p in phases})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(keys={list(self.keys)}, phases={list(self.phases)})"

@@ -1,45 +1,17 @@
 """GIF assembly: frames of a run into one looping GIF with a shared palette and flat colours."""
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .files import atomic_path
-
-Frame = Any  # a PIL image, an (H, W, 3|4) uint8 array, PNG bytes, or a path to an image file
-
-
-def to_image(frame: Frame) -> Image.Image:
-    """``frame`` as an RGB PIL image (transparency composited over white, as a page shows it).
-
-    Example:
-        >>> to_image(np.zeros((2, 3, 4), np.uint8)).getpixel((0, 0))
-        (255, 255, 255)
-    """
-    if isinstance(frame, Image.Image):
-        image = frame
-    elif isinstance(frame, (bytes, bytearray)):
-        image = Image.open(io.BytesIO(frame))
-    elif isinstance(frame, (str, os.PathLike)):
-        image = Image.open(frame)
-    elif isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] in (3, 4):
-        image = Image.fromarray(frame)
-    else:
-        shape = getattr(frame, "shape", None)
-        raise ValueError(f"a frame must be a PIL image, PNG bytes, an image path or an (H, W, 3|4) uint8 array; "
-                         f"got {type(frame).__name__}{f' of shape {shape}' if shape is not None else ''}")
-    if image.mode in ("RGBA", "LA", "P"):
-        image = image.convert("RGBA")
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, image).convert("RGB")
-    return image.convert("RGB")
+from ..core.files import atomic_path
+from .base import Frame
+from .png import to_image
 
 
 def save_gif(frames: Sequence[Frame], path: str | os.PathLike, *, duration_ms: int = 200, last_ms: int = 1500,

@@ -1,4 +1,4 @@
-"""The widget transport: a plot drawn and updated through livetrain's widget channel (anywidget).
+"""The ``widget`` transport: a plot drawn and updated through livetrain's widget channel (anywidget).
 
 For frontends where ``push_notebook`` does not arrive (VS Code, Colab, JupyterLab or Notebook 7
 without jupyter_bokeh). Unlike jupyter_bokeh's ``BokehModel`` it has neither of its two races:
@@ -9,18 +9,39 @@ from __future__ import annotations
 
 import sys
 
+import anywidget
+import traitlets
 from bokeh.document import Document
 from bokeh.model import Model
-from bokeh.util.serialization import make_id
 
-from .notebook import ensure_bokehjs, final_output, publish_plot
+from ..wire import document_json, patch_message
+from .announce import PAGE_JS, Announcer, anchor, listen_script, new_plot_id
+from .base import Output, display_ids, ensure_bokehjs, final_output, own_document, publish_plot
+from .env import jupyter_bokeh
 
 WAITING = ("<i>livetrain: waiting for the widget channel. If this stays, the page lacks anywidget's or "
            "ipywidgets' extension: run <code>livetrain.doctor()</code>.</i>")
 
 
-class WidgetOutput:
-    """One layout in one output, drawn and updated by the page from a :class:`~livetrain.channel.Channel`.
+class Channel(anywidget.AnyWidget):
+    """A plot's widget channel: ``doc`` is its document after ``seq`` updates; updates follow as custom messages
+    (see :func:`send_patch`). Never displayed itself: the page draws the plot into the output's marked element."""
+
+    _esm = PAGE_JS + "\nexport default {initialize({model}) { globalThis.__livetrain.widget(model); }};\n"
+    plot = traitlets.Unicode().tag(sync=True)
+    seq = traitlets.Int(0).tag(sync=True)
+    doc = traitlets.Unicode("").tag(sync=True)
+
+
+def send_patch(channel: Channel, events: list, seq: int) -> None:
+    """Send ``events`` (Bokeh document changes) as update number ``seq``: one message holding the
+    PATCH-DOC's JSON and its buffers."""
+    content, ids, buffers = patch_message(events)
+    channel.send({"seq": seq, "buffers": ids}, [content.encode(), *buffers])
+
+
+class WidgetOutput(Output):
+    """One layout in one output, drawn and updated by the page from a :class:`Channel`.
 
     The channel stays open after the run with the final state, so a page reloaded during the run gets the
     plot back once the kernel is idle; with jupyter_bokeh's extension there, announcements bring it back
@@ -35,32 +56,28 @@ class WidgetOutput:
         out.finish()
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "plot") -> None:
+        super().__init__(name)
         self._doc: Document | None = None
         self._events: list = []
-        self._channel = self._announcer = None
+        self._channel: Channel | None = None
+        self._announcer: Announcer | None = None
         self._seq = 0
         self._ids = ("", "")
 
     def show(self, layout: Model) -> None:
         """Display ``layout`` in the current cell: an element the page draws the plot into."""
-        from .channel import Announcer, Channel, anchor, document_json, listen_script, new_plot_id
-        from .transport import jupyter_bokeh
-
         self.close()
-        if layout.document is not None:
-            layout.document.remove_root(layout)
         if "google.colab" in sys.modules:  # Colab draws third-party widgets only with its custom manager
             from google.colab import output
 
             output.enable_custom_widget_manager()
+        self._doc = own_document(layout)
         ensure_bokehjs()
-        self._doc = Document()
-        self._doc.add_root(layout)
         self._doc.on_change(self._events.append)
         self._seq, plot = 0, new_plot_id()
         self._channel = Channel(plot=plot, seq=0, doc=document_json(self._doc))
-        self._ids = (f"livetrain-{make_id()}", f"livetrain-{make_id()}")
+        self._ids = display_ids()
         publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot, plot))
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle
         self._announcer = Announcer(plot, self._doc) if jupyter_bokeh()[1] else None
@@ -68,8 +85,6 @@ class WidgetOutput:
     def push(self) -> None:
         """Send the changes made since the last push as one message; about once a second, announce the whole
         plot for pages reloaded since."""
-        from .channel import send_patch
-
         if self._channel is None:
             return
         if self._events:
@@ -81,10 +96,8 @@ class WidgetOutput:
 
     def finish(self) -> None:
         """Send what is pending; leave the final state in the channel (a page reloaded during the run gets it
-        when the kernel is idle again) and in the output (see :func:`~livetrain.notebook.final_output`)."""
-        from .channel import document_json
-
-        if self._channel is None:
+        when the kernel is idle again) and in the output (see :func:`~livetrain.display.base.final_output`)."""
+        if self._channel is None or self._doc is None:
             return
         self.push()
         if self._announcer is not None:
@@ -100,8 +113,7 @@ class WidgetOutput:
         if self._announcer is not None:
             self._announcer.close()
             self._announcer = None
-        if self._channel is not None:
+        if self._channel is not None and self._doc is not None:
             self._channel.close()
             self._channel = None
             self._doc.remove_on_change(self._events.append)
-

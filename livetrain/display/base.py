@@ -1,0 +1,115 @@
+"""What every transport is (:class:`Output`), and what the notebook ones share: BokehJS loaded once, a plot
+published as Bokeh's two outputs under display ids, and the final state that replaces it at the end."""
+from __future__ import annotations
+
+import base64
+from abc import ABC, abstractmethod
+
+from bokeh.document import Document
+from bokeh.embed.notebook import notebook_content
+from bokeh.io.notebook import EXEC_MIME_TYPE, HTML_MIME_TYPE, JS_MIME_TYPE, load_notebook
+from bokeh.io.state import curstate
+from bokeh.model import Model
+from bokeh.resources import Resources
+from bokeh.util.serialization import make_id
+
+from ..frames import picture
+
+_bokehjs_loaded = False
+
+
+class Output(ABC):
+    """How one view's layout reaches its reader. Registered in :data:`livetrain.display.TRANSPORTS`; the contract
+    tests (``tests/contract/test_transports.py``) run every registered one in a real kernel.
+
+    A view calls :meth:`show` when it is displayed, :meth:`push` after its models changed (at most about ten
+    times a second), and :meth:`finish` when the run or the cell ends; :meth:`close` stops the updates.
+    ``name`` names the output's files, where it writes any (``line``, ``dashboard``, ...).
+    """
+
+    def __init__(self, name: str = "plot") -> None:
+        self.name = name
+
+    @abstractmethod
+    def show(self, layout: Model) -> None:
+        """Display ``layout`` (again, if it was shown before)."""
+
+    @abstractmethod
+    def push(self) -> None:
+        """Bring the reader up to date with the layout's changes."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Leave the final state where the reader will find it after the run (a saved notebook, a file)."""
+
+    def close(self) -> None:
+        """Stop updating; the reader keeps what it has."""
+
+
+def resources() -> Resources:
+    """Where BokehJS comes from: Bokeh's own ``BOKEH_RESOURCES`` setting (``cdn`` by default, ``inline`` offline).
+
+    Example:
+        >>> resources().mode in ("cdn", "inline", "server", "relative", "absolute")
+        True
+    """
+    return Resources()
+
+
+def ensure_bokehjs() -> None:
+    """Load BokehJS into the page once per kernel, unless ``bokeh.io.output_notebook()`` already did."""
+    global _bokehjs_loaded
+    if not (_bokehjs_loaded or curstate().notebook):
+        load_notebook(resources(), hide_banner=True)
+    _bokehjs_loaded = True
+
+
+def own_document(layout: Model) -> Document:
+    """A new document holding ``layout``, taken out of any document it was in: each showing gets its own.
+
+    Example:
+        >>> from bokeh.plotting import figure
+        >>> p = figure(); first = own_document(p); second = own_document(p)
+        >>> first.roots, second.roots == [p]
+        ([], True)
+    """
+    if layout.document is not None:
+        layout.document.remove_root(layout)
+    doc = Document()
+    doc.add_root(layout)
+    return doc
+
+
+def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: bool = False) -> None:
+    """Publish (or with ``update``, replace) a plot as Bokeh's two notebook outputs, the div then the script,
+    under display ids ``ids``; ``key`` is the script's id for jupyter_bokeh."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({HTML_MIME_TYPE: div}, transient={"display_id": ids[0]}, update=update)
+    publish_display_data({JS_MIME_TYPE: script, EXEC_MIME_TYPE: ""}, metadata={EXEC_MIME_TYPE: {"id": key}},
+                         transient={"display_id": ids[1]}, update=update)
+
+
+def display_ids() -> tuple[str, str]:
+    """Two fresh display ids, for a plot's div and its script."""
+    return f"livetrain-{make_id()}", f"livetrain-{make_id()}"
+
+
+def final_output(layout: Model) -> tuple[str, str]:
+    """``layout`` standalone (no comm) as a notebook output's div and script, plus a PNG of it inside the div
+    for renderers without JavaScript; the script removes the PNG where it runs.
+
+    Example:
+        >>> from livetrain import LinePlotsCallback
+        >>> div, script = final_output(LinePlotsCallback().graph)
+        >>> "data-root-id" in div and "embed_items_notebook" in script
+        True
+    """
+    script, div, _ = notebook_content(layout)
+    png = picture(layout)
+    if png is not None:
+        marker = f"livetrain-final-{make_id()}"
+        div += (f'<img class="{marker}" alt="the plot at the end of the run" '
+                f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+        script += f'\ndocument.querySelectorAll("img.{marker}").forEach(img => img.remove());\n'
+    return div, script

@@ -1,0 +1,83 @@
+"""The ``push`` transport: a layout shown in a notebook cell, its changes pushed over the cell's own comm handle."""
+from __future__ import annotations
+
+from bokeh.document import Document
+from bokeh.embed.notebook import notebook_content
+from bokeh.io.notebook import CommsHandle, get_comms, push_notebook
+from bokeh.model import Model
+from bokeh.util.serialization import make_id
+
+from .announce import Announcer, anchor, listen_script, new_plot_id
+from .base import Output, display_ids, ensure_bokehjs, final_output, own_document, publish_plot
+
+
+class NotebookPush(Output):
+    """One layout in one output, updated by ``push_notebook`` on this object's own handle.
+
+    Each :meth:`show` gives the layout a fresh private document and handle, so a re-displayed
+    view stops feeding the old output and nothing piles up on abandoned handles. The output is
+    published with display ids, so :meth:`finish` can replace it with the final state: what a saved
+    notebook, a reloaded page or ``nbconvert`` then shows.
+
+    Example, in a notebook::
+
+        out = NotebookPush()
+        out.show(fig)
+        src.stream({"x": [1], "y": [2.0]})
+        out.push()
+        out.finish()
+    """
+
+    def __init__(self, name: str = "plot") -> None:
+        super().__init__(name)
+        self._doc: Document | None = None
+        self._handle: CommsHandle | None = None
+        self._ids: tuple[str, str] = ("", "")
+        self._announcer: Announcer | None = None
+        self._pushes = 0
+
+    def show(self, layout: Model) -> None:
+        """Display ``layout`` in the current cell, with a comm handle for later pushes.
+
+        The two outputs are those of Bokeh's ``show(..., notebook_handle=True)`` (the div, then the
+        script), each with a display id of its own. The div is marked with a plot id, and the script
+        also registers the page for announcements: a page reloaded during the run gets the whole plot
+        from them (see :mod:`livetrain.display.announce`).
+        """
+        self.close()
+        self._doc = own_document(layout)
+        ensure_bokehjs()
+        target, plot = make_id(), new_plot_id()
+        script, div, cell_doc = notebook_content(layout, target)
+        self._ids = display_ids()
+        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id, plot))
+        self._handle = CommsHandle(get_comms(target), cell_doc)
+        self._doc.callbacks.on_change_dispatch_to(self._handle)
+        self._announcer = Announcer(plot, self._doc)
+        self._announcer.pushed()
+        self._pushes = 0
+
+    def push(self) -> None:
+        """Send the changes made since the last push, as one PATCH-DOC; about once a second, announce the
+        whole plot for pages reloaded since."""
+        if self._handle is not None and self._announcer is not None:
+            push_notebook(handle=self._handle)
+            self._pushes += 1
+            if self._announcer.due():
+                self._announcer.announce(self._pushes)
+
+    def finish(self) -> None:
+        """Replace the output with the layout's final state (see :func:`~livetrain.display.base.final_output`),
+        and announce it to pages reloaded during the run."""
+        if self._handle is None or self._announcer is None or self._doc is None:
+            return
+        layout = self._doc.roots[0]
+        self._announcer.announce(self._pushes + 1)
+        publish_plot(self._ids, layout.id, *final_output(layout), update=True)
+        self.close()
+
+    def close(self) -> None:
+        """Stop updating the output: later pushes do nothing; the page keeps what it shows."""
+        if self._announcer is not None:
+            self._announcer.close()
+        self._handle = self._announcer = None

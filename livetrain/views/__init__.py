@@ -1,0 +1,24 @@
+"""The views layer: live plots, each a callback that owns a Bokeh layout and keeps its output current.
+
+A new view is one module with a :class:`~livetrain.views.base.LiveView` subclass (with ``from_history`` and
+``demo_history``), its test, and one line in :data:`VIEWS`; ``livetrain gif --view`` and the contract tests
+(``tests/contract/test_views.py``) pick it up from there.
+"""
+from __future__ import annotations
+
+from .bars import HBarPlotsCallback, VBarPlotsCallback
+from .base import LatestValuesView, LiveView
+from .dashboard import Dashboard
+from .image import ImagePlotsCallback
+from .line import LinePlotsCallback
+
+#: The views that draw a saved history by themselves, by the name ``livetrain gif --view`` takes.
+VIEWS: dict[str, type[LiveView]] = {
+    "line": LinePlotsCallback,
+    "vbar": VBarPlotsCallback,
+    "hbar": HBarPlotsCallback,
+    "image": ImagePlotsCallback,
+}
+
+__all__ = ["VIEWS", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback",
+           "LiveView", "VBarPlotsCallback"]

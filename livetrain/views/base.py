@@ -1,0 +1,323 @@
+"""``LiveView``: the base of every live plot. One display, in-place throttled updates, and a guard.
+
+A view is a :class:`~livetrain.Callback` that owns a Bokeh layout (``graph``). Its subclass contract is
+:class:`LiveView`'s two abstract methods, :meth:`~LiveView.build_layout` and :meth:`~LiveView.apply_pending`;
+views that show each phase's latest values (bars, images) build on :class:`LatestValuesView` instead.
+"""
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from bokeh.model import Model
+
+from ..core.callback import Callback
+from ..core.checks import names
+from ..core.history import History
+from ..core.throttle import Throttle
+from ..display import open_output
+from ..display.base import Output
+from ..display.env import after_cell
+
+Series = Mapping[str, Mapping[str, list]]
+
+
+class LiveView(Callback, ABC):
+    """A callback that owns a Bokeh layout (``self.graph``) and keeps one output of it current.
+
+    Subclasses record new data under ``self.throttle.lock`` and call :meth:`_request`; the throttle then
+    calls :meth:`apply_pending` and pushes once, at most every ``interval`` seconds. Train end and exceptions
+    push at once. A failing push is reported once and then skipped: training goes on. Inside a
+    :class:`~livetrain.Dashboard`, a view shares the dashboard's throttle and output.
+
+    The end of a run stays in the notebook: at ``on_train_end``, ``on_exception``, or, in a user's own loop
+    that calls neither, when the notebook cell that updated the view ends, the output is replaced by the final
+    state (see :meth:`~livetrain.display.base.Output.finish`).
+
+    Example:
+        >>> from livetrain import LinePlotsCallback
+        >>> cb = LinePlotsCallback(epochs=5)
+        >>> cb.on_epoch_end(0, "train", {"train": {"loss": [0.9], "acc": [0.6]}})
+        >>> cb.flush()
+    """
+
+    graph: Model
+    phases: tuple[str, ...]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LiveView:
+        self = super().__new__(cls)
+        self._settings = (args, kwargs)  # what replica() builds its copy from
+        return self
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.throttle = Throttle(self._push, interval)
+        self._out: Output | None = open_output(file_name(type(self).__name__))
+        self._shown = False
+        self._cell_end_pending = False
+        self._host: LiveView = self
+
+    @abstractmethod
+    def build_layout(self, phases: tuple[str, ...]) -> None:
+        """Make ``self.graph``, its sources and its figures for ``phases`` (and set ``self.phases``)."""
+
+    @abstractmethod
+    def apply_pending(self) -> None:
+        """Move the data recorded since the last call into the Bokeh models. Called with the lock held."""
+
+    def join(self, host: LiveView) -> None:
+        """Hand display and pushes over to ``host`` (a :class:`~livetrain.Dashboard`), which applies this view's
+        recorded data in its own pushes."""
+        self._host, self.throttle, self._out = host, host.throttle, None
+
+    def show(self) -> None:
+        """Display the plot in the current cell (again, if it was shown before)."""
+        if self._host is not self:
+            self._host.show()
+            return
+        with self.throttle.lock:
+            self.apply_pending()
+            if self._out is not None:
+                self._out.show(self.graph)
+            self._shown = True
+
+    @property
+    def displayed(self) -> bool:
+        """Whether the plot (or the dashboard holding it) has been shown in a cell."""
+        return self._shown if self._host is self else self._host.displayed
+
+    def _ipython_display_(self) -> None:
+        if self._host is not self:
+            self._host._ipython_display_()
+        elif self._out is None:
+            print(repr(self))
+        else:
+            self.show()
+
+    def flush(self) -> None:
+        """Push recorded data now instead of waiting for the throttle."""
+        self.throttle.flush()
+
+    def _request(self) -> None:
+        """Ask for an update; called by subclasses after recording data under the lock. In a notebook, the
+        end of the cell then leaves the final state in the output, as ``on_train_end`` does."""
+        if self._host is not self:
+            self._host._request()
+            return
+        if not self._shown:
+            self.show()
+        if not self._cell_end_pending and self._out is not None:
+            self._cell_end_pending = after_cell(self._cell_ended)
+        self.throttle.request()
+
+    def _cell_ended(self) -> None:
+        self._cell_end_pending = False
+        self._finish()
+
+    def replica(self) -> LiveView:
+        """A new view with this one's settings and phases, never displayed and updated at once (no throttle).
+
+        Frames are drawn from replicas (see :class:`livetrain.FrameExporter`): feeding one the history up
+        to an epoch puts its layout in the state the live view showed at that epoch.
+
+        Example:
+            >>> from livetrain import LinePlotsCallback
+            >>> copy = LinePlotsCallback(epochs=5, keys=("loss",)).replica()
+            >>> copy.on_epoch_end(0, "train", {"train": {"loss": [0.9]}})
+            >>> copy.sources["train"].data["loss"]
+            [0.9]
+        """
+        args, kwargs = self._settings
+        copy = type(self)(*args, **{**kwargs, "interval": 0})
+        copy._out = None
+        copy.set_params(dict(self.params))
+        if copy.phases != self.phases:
+            copy.build_layout(self.phases)
+        return copy
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Take ``train_loop``'s phases, unless the plot is already on screen."""
+        super().set_params(params)
+        phases = tuple(params.get("phases") or ())
+        if phases and phases != self.phases and not self.displayed:
+            self.build_layout(names("phases", phases))
+
+    def _check_phase(self, phase: str) -> None:
+        if phase not in self.phases:
+            raise ValueError(f"{type(self).__name__} shows phases {list(self.phases)}, got phase {phase!r}; "
+                             f"pass phases=(...) to show it")
+
+    def _series(self, phase: str, history: Series) -> Mapping[str, list]:
+        """``history[phase]``, or a clear error if ``phase`` is not shown or ``history`` is not shaped right."""
+        self._check_phase(phase)
+        series = history.get(phase) if isinstance(history, Mapping) else None
+        if not isinstance(series, Mapping):
+            raise TypeError(f"history must be a dict shaped history[phase][key] == [one value per epoch]; "
+                            f"history[{phase!r}] is {type(series).__name__}")
+        return series
+
+    def _push(self) -> None:
+        self.apply_pending()
+        if self._out is None:
+            return
+        try:
+            self._out.push()
+        except Exception as exc:  # noqa: BLE001 - a broken frontend must not stop training
+            self._out = None
+            warnings.warn(f"livetrain: updating {type(self).__name__} failed ({type(exc).__name__}: {exc}); "
+                          f"the plot stops updating, the data is still recorded.", RuntimeWarning, stacklevel=2)
+
+    def on_train_begin(self, history: History) -> None:
+        if not self.displayed:
+            self.show()
+
+    def on_train_end(self, history: History) -> None:
+        self._finish()
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """Push what is pending, then leave the final state in the output (see ``Output.finish``): a saved
+        notebook, a reloaded page and nbconvert show the end of the run. A later update shows the plot again
+        in the cell that makes it."""
+        self.throttle.close()
+        if self._host is not self or self._out is None or not self._shown:
+            return
+        with self.throttle.lock:
+            try:
+                self._out.finish()
+            except Exception as exc:  # noqa: BLE001 - the run is over; its history must still come back
+                warnings.warn(f"livetrain: storing the final plot in the notebook failed ({type(exc).__name__}: "
+                              f"{exc}); the live plot shows it until the page is reloaded.", RuntimeWarning,
+                              stacklevel=2)
+            self._shown = False
+
+    @classmethod
+    def from_history(cls, history: History, keys: Sequence[str] | None = None,
+                     phases: Sequence[str] | None = None, **options: Any) -> LiveView:
+        """This view, set up to draw the saved ``history`` (its ``keys`` and ``phases``; by default those the
+        view finds in it). The registered views (:data:`livetrain.views.VIEWS`) implement it; ``livetrain gif``
+        uses it. ``options`` go to the constructor."""
+        raise TypeError(f"{cls.__name__} cannot be set up from a saved history")
+
+    @classmethod
+    def demo_history(cls, epochs: int = 3, phases: Sequence[str] = ("train", "test")) -> History:
+        """A small made-up history this view draws with its defaults: for examples and for the tests that every
+        registered view passes."""
+        raise TypeError(f"{cls.__name__} has no demo history")
+
+
+class LatestValuesView(LiveView):
+    """A view of each phase's latest value per key (bars, images): every update replaces them.
+
+    Subclasses set ``keys`` and implement :meth:`convert`; the converted values wait until
+    :meth:`~LiveView.apply_pending` takes them with :meth:`take_latest` and sets them on the Bokeh models.
+    """
+
+    keys: tuple[str, ...]
+    noun: ClassVar[str] = "values"  #: what the keys hold, for error messages ("images")
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(interval)
+        self._latest: dict[tuple[str, str], Any] = {}
+
+    @abstractmethod
+    def convert(self, phase: str, key: str, value: Any) -> Any:
+        """``value`` in the form :meth:`~LiveView.apply_pending` sets on the Bokeh models, or a clear error."""
+
+    def take_latest(self) -> dict[tuple[str, str], Any]:
+        """The converted values recorded since the last call, by ``(phase, key)``. Called with the lock held."""
+        latest, self._latest = self._latest, {}
+        return latest
+
+    def on_train_begin(self, history: History) -> None:
+        for phase in self.phases:  # a resumed run shows its last values at once
+            if all(len(history.get(phase, {}).get(k, ())) for k in self.keys):
+                self._record(phase, history)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
+        self._record(phase, history)
+        self._request()
+
+    def _record(self, phase: str, history: Series) -> None:
+        """Convert the latest value of every key of ``phase`` (outside the lock), then record them."""
+        series = self._series(phase, history)
+        missing = [k for k in self.keys if k not in series or not len(series[k])]
+        if missing:
+            raise KeyError(f"history[{phase!r}] has no {self.noun} for {missing}; it has {list(series)}. "
+                           f"Pass keys=(...) to {type(self).__name__}")
+        latest = {(phase, k): self.convert(phase, k, series[k][-1]) for k in self.keys}
+        with self.throttle.lock:
+            self._latest.update(latest)
+
+
+class StreamColumn(list):
+    """A ``list`` that compares equal to itself without walking its items.
+
+    On every ``ColumnDataSource.stream``, Bokeh compares each column before and after the
+    change (``Property.matches``, plain ``==``). For lists that walks every item, so a
+    stream's cost grows with the history. After a stream both sides are this same object,
+    and identity settles it in O(1).
+
+    Example:
+        >>> from bokeh.models import ColumnDataSource
+        >>> src = ColumnDataSource({"x": StreamColumn()})
+        >>> src.stream({"x": [1, 2]}); type(src.data["x"]).__name__, src.data["x"]
+        ('StreamColumn', [1, 2])
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: Any) -> bool:
+        return self is other or list.__eq__(self, other)
+
+    def __ne__(self, other: Any) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like list
+
+
+def stream_columns(*columns: str) -> dict[str, StreamColumn]:
+    """Empty columns for a streamed source.
+
+    Example:
+        >>> stream_columns("epoch", "loss")
+        {'epoch': [], 'loss': []}
+    """
+    return {n: StreamColumn() for n in columns}
+
+
+def saved_keys(history: History, keys: Sequence[str] | None, phases: Sequence[str] | None,
+               defaults: Callable[[Mapping[str, list]], Sequence[str]], view: str
+               ) -> tuple[Mapping[str, list], tuple[str, ...], tuple[str, ...]]:
+    """For :meth:`LiveView.from_history`: the first phase's series, the keys and the phases to draw; ``defaults``
+    picks the keys from the first phase's series when ``keys`` is not given. A clear error when they are not there.
+
+    Example:
+        >>> saved_keys(History({"train": {"loss": [1.0]}}), None, None, lambda s: list(s), "line")[1:]
+        (('loss',), ('train',))
+    """
+    phases = tuple(phases or history)
+    if not phases or any(p not in history for p in phases):
+        raise ValueError(f"the history has phases {list(history)}; asked for {list(phases)}")
+    first = history[phases[0]]
+    chosen = tuple(keys or defaults(first))
+    missing = [k for k in chosen if k not in first]
+    if not chosen or missing:
+        raise ValueError(f"history[{phases[0]!r}] has keys {list(first)}; the {view} view needs "
+                         f"{missing or 'a key with one number per epoch'} (choose with --keys)")
+    return first, chosen, phases
+
+
+def file_name(class_name: str) -> str:
+    """The name of a view's files: ``LinePlotsCallback`` -> ``line``, ``Dashboard`` -> ``dashboard``.
+
+    Example:
+        >>> file_name("VBarPlotsCallback")
+        'vbar'
+    """
+    return class_name.removesuffix("PlotsCallback").removesuffix("Callback").lower() or "plot"
+
