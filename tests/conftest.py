@@ -1,7 +1,23 @@
-"""Shared fixtures of the test suite."""
+"""Shared fixtures of the test suite, and its markers: each test gets the marker of its folder (``unit``,
+``kernel``, ``browser``, ``contract``, ``codebase``) unless it names one itself; ``pytest -m unit`` runs the
+quick ones."""
+from pathlib import Path
+
 import pytest
 
 from kernel_session import KernelSession
+
+LAYERS = ("unit", "kernel", "browser", "contract", "codebase")
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in LAYERS):
+            continue
+        folder = Path(item.path).resolve().relative_to(HERE).parts[0] if HERE in Path(item.path).resolve().parents \
+            else "unit"  # the package's doctests
+        item.add_marker(folder if folder in LAYERS else "unit")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 BOKEH_EXEC = "application/vnd.bokehjs_exec.v0+json"
 
