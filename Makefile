@@ -26,10 +26,14 @@ demo: install
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/02_classifier.ipynb --epochs 12
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/03_vae_images.ipynb --epochs 12
 
+# ruff over the tree and mypy over the core layer first (seconds), then the whole suite.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_updates.py
 	$(BIN)/python benchmarks/bench_images.py
 	$(BIN)/python benchmarks/bench_frames.py

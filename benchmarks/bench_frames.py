@@ -34,12 +34,12 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import goal_lines, logger, machine, publish, run_line  # noqa: E402
+from bench_updates import goal_lines, logger, machine, publish, run_line
 
-from livetrain import Callback, FrameExporter, LinePlotsCallback, set_transport, train_loop  # noqa: E402
-from livetrain.frames.browser import BrowserRenderer  # noqa: E402
-from livetrain.frames.gif import save_gif  # noqa: E402
-from livetrain.frames.mpl import MatplotlibRenderer  # noqa: E402
+from livetrain import Callback, FrameExporter, LinePlotsCallback, set_transport, train_loop
+from livetrain.frames.browser import BrowserRenderer
+from livetrain.frames.gif import save_gif
+from livetrain.frames.mpl import MatplotlibRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMES = 20

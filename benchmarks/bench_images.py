@@ -42,7 +42,19 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_updates import Kernel, Message, goal_lines, logger, machine, publish, run_line, times_ms, timing_cells, push_sizes, split  # noqa: E402
+from bench_updates import (
+    Kernel,
+    Message,
+    goal_lines,
+    logger,
+    machine,
+    publish,
+    push_sizes,
+    run_line,
+    split,
+    times_ms,
+    timing_cells,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = 242 * 242 * 4  # bytes of the grid as RGBA

@@ -533,7 +533,7 @@ def announcement_costs() -> dict[int, dict[str, float]]:
         Document().add_root(cb.graph)
         sizes: list[int] = []
         announcer = Announcer("bench", cb.graph.document, every=0)
-        announcer._open = lambda data, buffers=None: sizes.append(  # type: ignore[method-assign]
+        announcer._open = lambda data, buffers=None, sizes=sizes: sizes.append(  # type: ignore[method-assign]
             sum(len(v) for v in (data["doc"], data["patch"] or "")) + sum(map(len, buffers or [])))
         announcer.announce(0)
         values = [1 / (e + 1) for e in range(n)]

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         client.execute()
     except CellExecutionError as exc:
         failed = str(exc)
-    except Exception as exc:  # kernel died, timeout, ...
+    except Exception as exc:  # noqa: BLE001 - the kernel died, a timeout, ...: the notebook is still written
         failed = f"{type(exc).__name__}: {exc}"
     elapsed = time.monotonic() - start
     nbformat.write(nb, output)

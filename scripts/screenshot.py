@@ -34,7 +34,7 @@ def replay_notebook(path: Path, last: str = "train_loop(") -> dict:
     try:
         for cell in nb.cells:
             if cell.cell_type == "code":
-                exec(compile(cell.source, f"<{path.name} cell {cell.get('id', '?')}>", "exec"), ns)  # noqa: S102
+                exec(compile(cell.source, f"<{path.name} cell {cell.get('id', '?')}>", "exec"), ns)  # noqa: S102 - the notebook's own cells, replayed
                 if last in cell.source:
                     return ns
     finally:

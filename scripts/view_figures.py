@@ -13,12 +13,18 @@ import sys
 from pathlib import Path
 
 import torch
-
-from livetrain import (Dashboard, HBarPlotsCallback, ImagePlotsCallback, VBarPlotsCallback, set_transport,
-                       train_loop)
-from livetrain.examples import (CLASSIFIER_REDUCE, VAE_REDUCE, DigitsCNN, DigitsVAE, load_loaders, make_step,
-                                make_vae_step)
 from screenshot import build_html, screenshot
+
+from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, VBarPlotsCallback, set_transport, train_loop
+from livetrain.examples import (
+    CLASSIFIER_REDUCE,
+    VAE_REDUCE,
+    DigitsCNN,
+    DigitsVAE,
+    load_loaders,
+    make_step,
+    make_vae_step,
+)
 
 FIG = Path(__file__).resolve().parent.parent / "fig"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import bokeh.palettes
@@ -169,13 +169,14 @@ def _named(name: str) -> np.ndarray:
         return colormap(palette)
     if name.endswith("_r") and name[:-2] in _ALIASES:
         return _named(name[:-2])[::-1].copy()
+    registry: Mapping[str, Any]
     try:
-        import matplotlib
-    except Exception:  # noqa: BLE001 - matplotlib is optional
-        matplotlib = None
-    if matplotlib is not None and name in matplotlib.colormaps:
-        return colormap(matplotlib.colormaps[name])
-    more = "any of matplotlib's colour maps" if matplotlib is not None else "others with matplotlib installed"
+        from matplotlib import colormaps as registry
+    except Exception:  # noqa: BLE001 - matplotlib is optional, and a broken install is as good as none
+        registry = {}
+    if name in registry:
+        return colormap(registry[name])
+    more = "any of matplotlib's colour maps" if registry else "others with matplotlib installed"
     raise ValueError(f"unknown colour map {name!r}: expected a Bokeh palette name such as 'Inferno256', "
                      f"one of {', '.join(_ALIASES)} (or with '_r'), or {more}")
 

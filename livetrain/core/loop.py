@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -26,7 +26,8 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     numbers, or numpy, torch or JAX 0-d values. An epoch's value is the mean over its batches,
     weighted by batch size: the ``batch_size`` entry of the result if there is one, else the
     length of the batch's first item. ``reduce`` names other reductions for some metrics:
-    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images). Pass ``history`` to resume: epochs continue from it.
+    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images). Pass ``history``
+    to resume: epochs continue from it.
     With ``history_path``, the history is saved there (atomically) after every phase.
 
     A ``KeyboardInterrupt`` ends the run cleanly: callbacks get ``on_exception`` and the
@@ -50,7 +51,7 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     EpochReducer(reduce)  # bad reductions fail here, before any training
     cbs = CallbackList(callbacks)
     first = max((history.epochs(p) for p in loaders), default=0)
-    steps = {p: len(ld) for p, ld in loaders.items() if hasattr(ld, "__len__")}
+    steps = {p: len(ld) for p, ld in loaders.items() if isinstance(ld, Sized)}
     cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
     cbs.on_train_begin(history)
     epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)

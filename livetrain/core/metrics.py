@@ -29,7 +29,8 @@ def to_float(key: str, value: Any) -> float:
         if isinstance(item, (int, float, bool)):
             return float(item)
     shape = getattr(value, "shape", None)
-    got = f"{type(value).__name__} with shape {tuple(shape)}" if shape is not None else f"{type(value).__name__} {value!r:.60}"
+    name = type(value).__name__
+    got = f"{name} with shape {tuple(shape)}" if shape is not None else f"{name} {value!r:.60}"
     raise TypeError(f"metric {key!r}: expected a number or a 0-d array/tensor, got {got}")
 
 

@@ -18,8 +18,13 @@ import time
 from pathlib import Path
 
 from bokeh.document import Document
-from bokeh.document.events import (ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent,
-                                   DocumentChangedEvent, ModelChangedEvent)
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+    DocumentChangedEvent,
+    ModelChangedEvent,
+)
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
 

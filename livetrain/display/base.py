@@ -42,7 +42,7 @@ class Output(ABC):
     def finish(self) -> None:
         """Leave the final state where the reader will find it after the run (a saved notebook, a file)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most outputs hold nothing to free
         """Stop updating; the reader keeps what it has."""
 
 

@@ -1,4 +1,5 @@
-"""The ``script`` transport, for plots outside notebooks: an HTML page rewritten at most once a second, then a final PNG."""
+"""The ``script`` transport, for plots outside notebooks: an HTML page rewritten at most once a second, then a
+final PNG."""
 from __future__ import annotations
 
 import os
@@ -61,7 +62,8 @@ class ScriptOutput(Output):
         if png is not None:
             with atomic_path(self.path.with_suffix(".png")) as tmp:
                 tmp.write_bytes(png)
-            print(f"livetrain: the final plot is at {self.path.resolve()} and {self.path.with_suffix('.png').resolve()}")
+            png = self.path.with_suffix(".png").resolve()
+            print(f"livetrain: the final plot is at {self.path.resolve()} and {png}")
 
     def _write(self, refresh: bool) -> None:
         html = file_html(self._layout, resources=INLINE, title=self.path.stem)

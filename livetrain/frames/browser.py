@@ -41,7 +41,8 @@ _SETUP = """async (timeout) => {
   }
   const root = Bokeh.index.roots[0];
   await root.ready;
-  const plots = [...Bokeh.index.all_views()].filter(v => typeof v.pause === "function" && typeof v.repaint === "function");
+  const plots = [...Bokeh.index.all_views()].filter(
+    v => typeof v.pause === "function" && typeof v.repaint === "function");
   plots.forEach(v => v.pause());
   window.livetrain = {root, plots};
 }"""
@@ -57,7 +58,8 @@ _FRAME = """async ([patch, buffers, timeout]) => {
   const wait = ms => new Promise(r => setTimeout(() => r("timeout"), ms));
   for (let i = 0; i < 20; i++) {
     const ready = root.ready;
-    if (await Promise.race([ready.then(() => "ok"), wait(timeout)]) === "timeout") throw new Error("frame did not settle");
+    if (await Promise.race([ready.then(() => "ok"), wait(timeout)]) === "timeout")
+      throw new Error("frame did not settle");
     if (ready === root.ready) break;
   }
   const glyphs = [...Bokeh.index.all_views()].filter(v => v.glyph && v.model.data_source);

@@ -10,9 +10,9 @@ from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, 
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from ..core.metrics import to_array
 from ..core.checks import names
 from ..core.history import History
+from ..core.metrics import to_array
 from .base import LatestValuesView, saved_keys
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}

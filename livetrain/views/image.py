@@ -9,9 +9,9 @@ from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
-from ..core.images import Colormap, colormap, grid_picture
 from ..core.checks import names
 from ..core.history import History
+from ..core.images import Colormap, colormap, grid_picture
 from .base import LatestValuesView, saved_keys
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",

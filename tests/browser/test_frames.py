@@ -21,7 +21,8 @@ class Run:
 
     def __init__(self, view, seed=0):
         self.view, self.rng, self.epochs = view, np.random.default_rng(seed), 0
-        self.history = {p: {"loss": [], "acc": [], "corrects": [], "counts": [], "recon": []} for p in ("train", "test")}
+        keys = ("loss", "acc", "corrects", "counts", "recon")
+        self.history = {p: {k: [] for k in keys} for p in ("train", "test")}
 
     def until(self, epochs):
         for e in range(self.epochs, epochs):

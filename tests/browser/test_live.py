@@ -8,10 +8,9 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from browser_harness import JS_LENGTH, run_in_browser
 from kernel_session import embedded_sources
+from PIL import Image
 
 EPOCHS = 20
 CELLS = [
@@ -38,7 +37,8 @@ LATE_VIEWS = """() => { const anchor = document.querySelector('[data-livetrain-p
     if (window.__clones.length === 8) clearInterval(t); }, 250); }"""
 # The length of the named source in each late view, and how the page got the plot.
 LATE_LENGTHS = """(name) => { const p = globalThis.__livetrain.plots.get(window.__clones[0].dataset.livetrainPlot);
-  return {live: p.live, late: window.__clones.map((c) => p.views.get(c)?.get_model_by_name(name).get_length() ?? -1)}; }"""
+  return {live: p.live,
+          late: window.__clones.map((c) => p.views.get(c)?.get_model_by_name(name).get_length() ?? -1)}; }"""
 
 
 def late_views(page, server) -> dict:
@@ -71,7 +71,8 @@ def test_plot_updates_in_place_in_the_page_and_its_end_is_saved(app, transport):
 DASHBOARD_CELLS = [
     """import numpy as np
 from livetrain import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, VBarPlotsCallback
-line, vbar, hbar = LinePlotsCallback(epochs=12, phases=("train",)), VBarPlotsCallback(categories=4, phases=("train",)), \\
+line = LinePlotsCallback(epochs=12, phases=("train",))
+vbar, hbar = VBarPlotsCallback(categories=4, phases=("train",)), \\
     HBarPlotsCallback(categories=4, phases=("train",))
 images = ImagePlotsCallback(keys=("recon",), phases=("train",), cmap="inferno")
 board = Dashboard([line, vbar, hbar, images])

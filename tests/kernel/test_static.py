@@ -3,9 +3,8 @@ import base64
 import io
 
 import numpy as np
-from PIL import Image
-
 from kernel_session import KernelSession, bokeh_displays
+from PIL import Image
 
 TRAIN = """
 import time
@@ -26,7 +25,8 @@ def pictures(messages, kind):
 def run_static(setup: str, env: dict[str, str]):
     kernel = KernelSession(env)
     try:
-        shown = kernel.run(f"from livetrain import *\n{setup}\ncb = LinePlotsCallback(epochs=12, phases=('train',))\ncb")
+        view = "cb = LinePlotsCallback(epochs=12, phases=('train',))"
+        shown = kernel.run(f"from livetrain import *\n{setup}\n{view}\ncb")
         trained = kernel.run(TRAIN)
     finally:
         kernel.close()

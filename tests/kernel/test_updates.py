@@ -3,7 +3,6 @@ import json
 import statistics
 
 import pytest
-
 from kernel_session import announcements, bokeh_displays, pushes, stdout, streamed_rows
 
 SETUP = """
@@ -12,7 +11,8 @@ from livetrain import LinePlotsCallback
 cb = LinePlotsCallback(epochs={epochs}, phases={phases!r})
 cb
 """
-IDS = "print(json.dumps({p: s.id for p, s in cb.sources.items()} | {'batch_' + p: s.id for p, s in cb.batch_sources.items()}))"
+IDS = ("print(json.dumps({p: s.id for p, s in cb.sources.items()}"
+       " | {'batch_' + p: s.id for p, s in cb.batch_sources.items()}))")
 
 
 def show(kernel, epochs=2000, phases=("train", "test")):

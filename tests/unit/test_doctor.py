@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from kernel_session import KernelSession, stdout
+
 from livetrain import doctor
 
 

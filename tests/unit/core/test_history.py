@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from livetrain import History
 

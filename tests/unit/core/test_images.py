@@ -256,7 +256,8 @@ def test_to_rgba_rejects_other_shapes():
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 11), h=st.integers(1, 6), w=st.integers(1, 6), layout=st.sampled_from(["nchw", "nhw", "nhwc"]),
-       dtype=st.sampled_from(["float32", "float64", "uint8", "bool"]), nrow=st.integers(1, 5), padding=st.integers(0, 3),
+       dtype=st.sampled_from(["float32", "float64", "uint8", "bool"]), nrow=st.integers(1, 5),
+       padding=st.integers(0, 3),
        cmap=st.sampled_from(["gray", "inferno", "viridis_r"]), seed=st.integers(0, 2**16))
 @example(n=1, h=3, w=1, layout="nhwc", dtype="float32", nrow=1, padding=0, cmap="gray", seed=0)  # read as 3 channels
 def test_grid_picture_equals_the_three_steps(n, h, w, layout, dtype, nrow, padding, cmap, seed):

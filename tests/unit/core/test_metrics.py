@@ -24,7 +24,8 @@ def test_to_float_accepts_scalars(value, expected):
     (torch.zeros(2, 2), "shape (2, 2)"),
 ])
 def test_to_float_rejects_non_scalars_naming_the_key(value, shown):
-    with pytest.raises(TypeError, match=rf"metric 'acc': expected a number or a 0-d array/tensor, got .*{re.escape(shown)}"):
+    expected = rf"metric 'acc': expected a number or a 0-d array/tensor, got .*{re.escape(shown)}"
+    with pytest.raises(TypeError, match=expected):
         to_float("acc", value)
 
 

@@ -6,8 +6,8 @@ from bokeh.document import Document
 from bokeh.document.events import ColumnsPatchedEvent
 
 from livetrain import History
-from livetrain.views.image import ImagePlotsCallback
 from livetrain.core.images import colormap, make_grid, to_batch, to_rgba_u32
+from livetrain.views.image import ImagePlotsCallback
 
 WHITE = np.array([255, 255, 255, 255], np.uint8).view(np.uint32)[0]
 

@@ -1,7 +1,8 @@
 """Hypothesis state machine: whatever the sequence of calls, the plotted data equals what was recorded."""
 import math
 
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from livetrain import LinePlotsCallback
