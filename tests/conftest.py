@@ -4,7 +4,6 @@ quick ones."""
 from pathlib import Path
 
 import pytest
-
 from kernel_session import KernelSession
 
 LAYERS = ("unit", "kernel", "browser", "contract", "codebase")

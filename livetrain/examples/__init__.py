@@ -13,8 +13,15 @@ Example:
     >>> name
     'digits'
 """
-from .digits import (CLASSIFIER_REDUCE, DatasetUnavailable, DigitsCNN, load_digits_loaders, load_loaders,
-                     load_mnist_loaders, make_step)
+from .digits import (
+                     CLASSIFIER_REDUCE,
+                     DatasetUnavailable,
+                     DigitsCNN,
+                     load_digits_loaders,
+                     load_loaders,
+                     load_mnist_loaders,
+                     make_step,
+)
 from .vae import VAE_REDUCE, DigitsVAE, make_vae_step, vae_loss
 
 __all__ = ["CLASSIFIER_REDUCE", "DatasetUnavailable", "DigitsCNN", "DigitsVAE", "VAE_REDUCE", "load_digits_loaders",

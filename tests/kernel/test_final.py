@@ -5,9 +5,8 @@ import io
 import re
 
 import pytest
-from PIL import Image
-
 from kernel_session import KernelSession, embedded_sources
+from PIL import Image
 
 RUN = ("h = train_loop(step, {{'train': [1, 2], 'test': [3]}}, epochs={epochs}, callbacks=[cb], progress=False)\n"
        "print(len(h['test']['loss']))")

@@ -4,8 +4,8 @@ import statistics
 
 import numpy as np
 import pytest
-
 from kernel_session import bokeh_displays, pushes, stdout
+
 from livetrain.core.images import make_grid, to_batch, to_rgba_u32
 
 RAW = 242 * 242 * 4  # bytes of one 64-image 28x28 grid as RGBA

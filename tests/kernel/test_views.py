@@ -3,7 +3,6 @@ import json
 import statistics
 
 import pytest
-
 from kernel_session import KernelSession, bokeh_displays, pushes, stdout
 
 

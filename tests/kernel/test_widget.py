@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-
 from kernel_session import KernelSession, announcements, bokeh_displays, custom_messages, stdout, widget_opens
 
 TRAIN = """
