@@ -14,13 +14,13 @@ Example:
     'digits'
 """
 from .digits import (
-                     CLASSIFIER_REDUCE,
-                     DatasetUnavailable,
-                     DigitsCNN,
-                     load_digits_loaders,
-                     load_loaders,
-                     load_mnist_loaders,
-                     make_step,
+    CLASSIFIER_REDUCE,
+    DatasetUnavailable,
+    DigitsCNN,
+    load_digits_loaders,
+    load_loaders,
+    load_mnist_loaders,
+    make_step,
 )
 from .vae import VAE_REDUCE, DigitsVAE, make_vae_step, vae_loss
 
