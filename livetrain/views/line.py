@@ -15,12 +15,12 @@ from bokeh.plotting import figure
 from ..core.history import History
 from ..core.metrics import to_float
 from ..core.checks import names, whole
+from ..frames.mpl.bokehjs import BEST_FILTER
 from .base import LiveView, saved_keys, stream_columns
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
 _TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
-BEST_FILTER = "livetrain:best"  # the best-epoch filter's name, then ":min" or ":max"
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 
 
