@@ -34,7 +34,9 @@ class LiveView(Callback, ABC):
 
     The end of a run stays in the notebook: at ``on_train_end``, ``on_exception``, or, in a user's own loop
     that calls neither, when the notebook cell that updated the view ends, the output is replaced by the final
-    state (see :meth:`~livetrain.display.base.Output.finish`).
+    state (see :meth:`~livetrain.display.base.Output.finish`); a later update shows the plot again, in the cell
+    that makes it. Set ``end_with_cell = False`` to keep one plot live across the cells of a run that spans
+    several (then call ``on_train_end`` at its end).
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -57,6 +59,7 @@ class LiveView(Callback, ABC):
         self._shown = False
         self._cell_end_pending = False
         self._host: LiveView = self
+        self.end_with_cell = True  #: whether the end of the cell that updated the plot ends it (see above)
 
     @abstractmethod
     def build_layout(self, phases: tuple[str, ...]) -> None:
@@ -107,7 +110,7 @@ class LiveView(Callback, ABC):
             return
         if not self._shown:
             self.show()
-        if not self._cell_end_pending and self._out is not None:
+        if self.end_with_cell and not self._cell_end_pending and self._out is not None:
             self._cell_end_pending = after_cell(self._cell_ended)
         self.throttle.request()
 

@@ -27,6 +27,7 @@ def epochs(start, stop, flush=True):
 
 h = {ph: {'recon': [], 'target': []} for ph in ('train', 'test')}
 cb = ImagePlotsCallback()
+cb.end_with_cell = False  # one run, spread over the test's cells
 cb
 """
 IDS = "print(json.dumps({f'{p}:{k}': s.id for p, d in cb.sources.items() for k, s in d.items()}))"

@@ -9,14 +9,16 @@ SETUP = """
 import json, time
 from livetrain import LinePlotsCallback
 cb = LinePlotsCallback(epochs={epochs}, phases={phases!r})
+cb.end_with_cell = {end_with_cell}
 cb
 """
 IDS = ("print(json.dumps({p: s.id for p, s in cb.sources.items()}"
        " | {'batch_' + p: s.id for p, s in cb.batch_sources.items()}))")
 
 
-def show(kernel, epochs=2000, phases=("train", "test")):
-    first = kernel.run(SETUP.format(epochs=epochs, phases=phases))
+def show(kernel, epochs=2000, phases=("train", "test"), end_with_cell=False):
+    """Display a line view; unless ``end_with_cell``, it stays live over the test's cells, as one run would."""
+    first = kernel.run(SETUP.format(epochs=epochs, phases=phases, end_with_cell=end_with_cell))
     ids = json.loads(stdout(kernel.run(IDS)))
     return first, ids
 
@@ -34,7 +36,7 @@ def test_cb_as_last_expression_displays_the_plot_once_with_a_comm(kernel):
 
 
 def test_each_update_streams_only_the_new_rows_and_never_redisplays(kernel):
-    _, ids = show(kernel)
+    _, ids = show(kernel, end_with_cell=True)
     run = kernel.run("""
 h = {'train': {'loss': [], 'acc': []}, 'test': {'loss': [], 'acc': []}}
 for e in range(8):
@@ -45,7 +47,9 @@ for e in range(8):
     time.sleep(0.15)
 """)
     kinds = [m.msg_type for m in run]
-    assert not {"display_data", "update_display_data", "clear_output"} & set(kinds)
+    assert not {"display_data", "clear_output"} & set(kinds)
+    final = [m for m in run if m.msg_type == "update_display_data"]  # the cell's end: the final plot replaces it
+    assert len(final) == 2 and '<img class="livetrain-final-' in final[0].content["data"]["text/html"]
     assert stdout(run).count("done") == 8  # the user's own output in the same cell stays
     ps = pushes(run)
     assert len(ps) >= 8

@@ -30,7 +30,7 @@ h = {ph: {'loss': [], 'acc': [], 'corrects': [], 'counts': []} for ph in ('train
 
 @pytest.mark.parametrize("make", ["VBarPlotsCallback()", "HBarPlotsCallback()"])
 def test_bars_update_in_place_with_constant_bytes(kernel, make):
-    first = kernel.run(f"view = {make}\nview")
+    first = kernel.run(f"view = {make}\nview.end_with_cell = False  # one run over several cells\nview")
     assert len(bokeh_displays(first)) == 1
     kernel.run(FILL)
     early = kernel.run(UPDATE.format(start=0, n=6))
@@ -49,7 +49,7 @@ def test_bars_update_in_place_with_constant_bytes(kernel, make):
 
 def test_dashboard_shows_once_and_sends_all_views_in_one_push(kernel):
     first = kernel.run("line, bars = LinePlotsCallback(epochs=50), VBarPlotsCallback()\n"
-                       "view = Dashboard([line, bars])\nview")
+                       "view = Dashboard([line, bars])\nview.end_with_cell = False\nview")
     assert len(bokeh_displays(first)) == 1
     ids = json.loads(stdout(kernel.run("print(json.dumps([line.sources['test'].id, bars.sources['test'].id]))")))
     kernel.run(FILL)

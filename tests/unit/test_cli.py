@@ -1,4 +1,4 @@
-"""The ``livetrain gif`` command re-draws a saved history, for each view kind."""
+"""The ``livetrain gif`` command re-draws a saved history, for every registered view (``livetrain.views.VIEWS``)."""
 import subprocess
 import sys
 
@@ -8,6 +8,7 @@ from PIL import Image
 
 from livetrain import History
 from livetrain.cli import main
+from livetrain.views import VIEWS
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +23,25 @@ def saved(tmp_path_factory):
     return history.save(tmp_path_factory.mktemp("run") / "history.json")
 
 
-@pytest.mark.parametrize("view", ["line", "vbar", "hbar", "image"])
-def test_each_view_becomes_a_gif_with_a_frame_per_epoch(saved, tmp_path, view, capsys):
-    keys = ["--keys", "recon"] if view == "image" else []
-    assert main(["gif", str(saved), "--view", view, "--out", str(tmp_path / f"{view}.gif"), *keys]) == 0
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_each_registered_view_becomes_a_gif_with_a_frame_per_epoch(tmp_path, view, capsys):
+    saved = VIEWS[view].demo_history(epochs=4).save(tmp_path / "history.json")
+    assert main(["gif", str(saved), "--view", view, "--out", str(tmp_path / f"{view}.gif")]) == 0
     assert f"wrote {tmp_path / f'{view}.gif'} (4 frames)" in capsys.readouterr().out
     with Image.open(tmp_path / f"{view}.gif") as gif:
         assert gif.n_frames == 4 and gif.info["loop"] == 0
+
+
+def test_the_view_choices_are_the_registry(capsys):
+    with pytest.raises(SystemExit):
+        main(["gif", "run.json", "--view", "pie", "--out", "x.gif"])
+    assert f"choose from {', '.join(VIEWS)}" in capsys.readouterr().err
+
+
+def test_keys_pick_what_a_mixed_history_draws(saved, tmp_path, capsys):
+    assert main(["gif", str(saved), "--view", "image", "--keys", "recon", "--cmap", "inferno",
+                 "--out", str(tmp_path / "image.gif")]) == 0
+    assert "(4 frames)" in capsys.readouterr().out
 
 
 def test_the_command_is_installed_and_draws_without_a_browser_too(saved, tmp_path):
@@ -48,5 +61,5 @@ def test_mistakes_get_one_clear_line_and_exit_code_2(saved, tmp_path, capsys):
     bare = History({"train": {"recon": [np.zeros((2, 1, 3, 3))]}}).save(tmp_path / "bare.json")
     assert main(["gif", str(bare), "--out", str(tmp_path / "x.gif")]) == 2
     assert "the line view needs ['loss', 'acc'] (choose with --keys)" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["gif", str(saved), "--view", "pie", "--out", "x.gif"])
+    assert main(["gif", str(saved), "--cmap", "inferno", "--out", str(tmp_path / "x.gif")]) == 2
+    assert "--cmap does not apply to the line view" in capsys.readouterr().err
