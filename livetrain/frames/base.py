@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+#: The name of the line view's best-epoch ``CustomJSFilter``, then ``:min`` or ``:max``: renderers that cannot run
+#: its JavaScript (matplotlib) know it by this name and apply the same rule.
+BEST_FILTER = "livetrain:best"
+
 #: A frame: PNG bytes, a PIL image, an ``(H, W, 3|4)`` uint8 array, or the path of an image file.
 Frame = Union[bytes, "Image.Image", "np.ndarray", str, os.PathLike]
 

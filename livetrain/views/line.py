@@ -7,15 +7,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bokeh.layouts import gridplot
-from bokeh.models import (CDSView, ColumnDataSource, CustomJSFilter, DataRange1d, HoverTool, Legend, LegendItem,
-                          Range1d, Span)
+from bokeh.models import (
+    CDSView,
+    ColumnDataSource,
+    CustomJSFilter,
+    DataRange1d,
+    HoverTool,
+    Legend,
+    LegendItem,
+    Range1d,
+    Span,
+)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
+from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
-from ..core.checks import names, whole
-from ..frames.mpl.bokehjs import BEST_FILTER
+from ..frames.base import BEST_FILTER
 from .base import LiveView, saved_keys, stream_columns
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",

@@ -12,17 +12,6 @@ The modules, by job: :mod:`.renderer` (the renderer), :mod:`.panel` (a plot's fr
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .renderer import MatplotlibRenderer
+from .renderer import MatplotlibRenderer
 
 __all__ = ["MatplotlibRenderer"]
-
-
-def __getattr__(name: str) -> Any:
-    """``MatplotlibRenderer``, imported on first use: the line view imports :mod:`.bokehjs` without PIL."""
-    if name == "MatplotlibRenderer":
-        from .renderer import MatplotlibRenderer
-        return MatplotlibRenderer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,9 +10,9 @@ import numpy as np
 from bokeh.models import BooleanFilter, CustomJSFilter, DataRange1d, FactorRange, IndexFilter
 from bokeh.models.filters import AllIndices
 
+from ..base import BEST_FILTER
 from .style import number
 
-BEST_FILTER = "livetrain:best"  # livetrain/views/line.py names its best-epoch CustomJSFilter this, then ":min"/":max"
 _BEST_MODES = {f"{BEST_FILTER}:{mode}": mode for mode in ("min", "max")}
 
 
