@@ -129,6 +129,7 @@ class BrowserRenderer:
         self._doc.on_change(self._collect)
         self._timeout_ms = int(timeout * 1000)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="livetrain-chromium")
+        self._closed = False
         self._playwright = self._browser = self._page = None
         html = file_html(graph, resources=INLINE, title="livetrain frames")
         try:
@@ -197,7 +198,10 @@ class BrowserRenderer:
         return base64.b64decode(shot["data"])
 
     def close(self) -> None:
-        """Close the page and Chromium."""
+        """Close the page and Chromium; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._call(self._shut)
         finally:

@@ -1,7 +1,7 @@
 """The renderer contract: every renderer registered in ``livetrain.frames.RENDERERS`` can start here (``missing()`` is
 ``None``), is what ``open_renderer`` returns by its name, draws an empty line view and a ``Dashboard`` of every
 registered view as frames ``to_image`` takes, of the same size as the other renderers draw them (the layout's size),
-and closes; each policy in ``ORDERS`` picks its first renderer that can start.
+and closes (twice is harmless); each policy in ``ORDERS`` picks its first renderer that can start.
 
 A new renderer registered in ``RENDERERS`` is tested here without editing this file.
 """
@@ -65,7 +65,8 @@ def frames():
                 assert isinstance(notice, str) and notice
                 frame = drawer.capture()
             finally:
-                drawer.close()  # once: the contract asks no more of close()
+                drawer.close()
+                drawer.close()  # a second close (a `with` block after an explicit close) does nothing
             drawn[renderer, layout] = to_image(frame)
         return drawn[renderer, layout]
 
