@@ -46,7 +46,8 @@ JS_COUNT = """(names) => { window.__updates = {};
     if (names.every((n) => n in window.__updates)) clearInterval(t); }, 10); }"""
 # The columns of the newest source with this name: numbers as lists, arrays of images as their shapes.
 JS_DATA = """(name) => { const B = window.Bokeh;
-  for (let i = B.documents.length - 1; i >= 0; i--) { const m = B.documents[i].get_model_by_name(name); if (!m) continue;
+  for (let i = B.documents.length - 1; i >= 0; i--) {
+    const m = B.documents[i].get_model_by_name(name); if (!m) continue;
     const out = {}, data = m.data instanceof Map ? [...m.data.entries()] : Object.entries(m.data);
     for (const [k, v] of data) out[k] = Array.from(v, (x) => (x && x.shape) ? Array.from(x.shape) : x);
     return out; } return null; }"""
@@ -238,7 +239,7 @@ def run_in_browser(app: str, cells: list[str], source: str | None, expected: int
                 updates = page.evaluate("() => window.__updates")
                 data = {name: page.evaluate(JS_DATA, name) for name in watch}
                 extra = after(page, server) if after else {}
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure in the page is reported with the page's state
                 raise AssertionError(f"{app}: {type(exc).__name__}: {str(exc)[:2000]}\n"
                                      f"page had {page.evaluate(JS_LENGTH, source)} rows of {expected}; "
                                      f"console: {console[-15:]}\nserver log:\n{server.log_tail()}") from None

@@ -149,21 +149,20 @@ def stdout(messages: list[IOPubMessage]) -> str:
     return "".join(m.content["text"] for m in messages if m.msg_type == "stream" and m.content["name"] == "stdout")
 
 
+def bokeh_models(tree):
+    """Every model (a dict with ``id`` and ``attributes``) in a Bokeh JSON tree, depth first."""
+    if isinstance(tree, dict):
+        if "id" in tree and "attributes" in tree:
+            yield tree
+        for value in tree.values():
+            yield from bokeh_models(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from bokeh_models(value)
+
+
 def embedded_sources(script: str) -> dict[str, dict]:
     """name -> {column: values} of every ColumnDataSource in a Bokeh notebook script's embedded document."""
     doc = json.loads(re.search(r"const docs_json = (.*);\n", script).group(1))
-    found = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            attrs = node.get("attributes") if node.get("name") == "ColumnDataSource" else None
-            if isinstance(attrs, dict) and "name" in attrs:
-                found[attrs["name"]] = dict(attrs["data"]["entries"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return found
+    return {m["attributes"]["name"]: dict(m["attributes"]["data"]["entries"]) for m in bokeh_models(doc)
+            if m.get("name") == "ColumnDataSource" and "name" in m["attributes"]}

@@ -25,6 +25,14 @@ class Output(ABC):
     A view calls :meth:`show` when it is displayed, :meth:`push` after its models changed (at most about ten
     times a second), and :meth:`finish` when the run or the cell ends; :meth:`close` stops the updates.
     ``name`` names the output's files, where it writes any (``line``, ``dashboard``, ...).
+
+    Example, in a notebook, with any registered transport::
+
+        out = output_class("push")("line")   # livetrain.display.output_class
+        out.show(fig)
+        src.stream({"x": [1], "y": [2.0]})
+        out.push()
+        out.finish()
     """
 
     def __init__(self, name: str = "plot") -> None:

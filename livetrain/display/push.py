@@ -19,13 +19,8 @@ class NotebookPush(Output):
     published with display ids, so :meth:`finish` can replace it with the final state: what a saved
     notebook, a reloaded page or ``nbconvert`` then shows.
 
-    Example, in a notebook::
-
-        out = NotebookPush()
-        out.show(fig)
-        src.stream({"x": [1], "y": [2.0]})
-        out.push()
-        out.finish()
+    Chosen for the views created after ``livetrain.set_transport("push")``; used as any
+    :class:`~livetrain.display.base.Output` is.
     """
 
     def __init__(self, name: str = "plot") -> None:

@@ -19,13 +19,8 @@ class StaticOutput(Output):
     :func:`~livetrain.frames.open_renderer` (matplotlib, else Chromium); without either, the cell says what
     to install.
 
-    Example, in a notebook::
-
-        out = StaticOutput()
-        out.show(fig)
-        src.stream({"x": [1], "y": [2.0]})
-        out.push()
-        out.finish()
+    Chosen for the views created after ``livetrain.set_transport("static")``; used as any
+    :class:`~livetrain.display.base.Output` is.
     """
 
     def __init__(self, name: str = "plot", every: float = 1.0) -> None:

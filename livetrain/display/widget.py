@@ -47,13 +47,8 @@ class WidgetOutput(Output):
     plot back once the kernel is idle; with jupyter_bokeh's extension there, announcements bring it back
     during the run too.
 
-    Example, in a notebook::
-
-        out = WidgetOutput()
-        out.show(fig)
-        src.stream({"x": [1], "y": [2.0]})
-        out.push()
-        out.finish()
+    Chosen for the views created after ``livetrain.set_transport("widget")``; used as any
+    :class:`~livetrain.display.base.Output` is.
     """
 
     def __init__(self, name: str = "plot") -> None:

@@ -20,14 +20,23 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from kernel_session import IOPubMessage, KernelSession, bokeh_displays, custom_messages, pushes, stdout, widget_opens
+from kernel_session import (
+    IOPubMessage,
+    KernelSession,
+    bokeh_displays,
+    bokeh_models,
+    custom_messages,
+    pushes,
+    stdout,
+    widget_opens,
+)
 from PIL import Image
 
 from livetrain.display import TRANSPORTS
@@ -104,21 +113,10 @@ def streamed(patches: list[tuple[dict, dict[str, bytes]]], source_id: str) -> li
     return out
 
 
-def models(tree: Any) -> Iterator[dict]:
-    if isinstance(tree, dict):
-        if "attributes" in tree and "name" in tree:
-            yield tree
-        for value in tree.values():
-            yield from models(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from models(value)
-
-
 def document_epochs(docs_json: str) -> dict[str, list]:
     """Per phase, the epochs the line view's sources hold in a standalone document's JSON."""
     out = {}
-    for model in models(json.loads(docs_json)):
+    for model in bokeh_models(json.loads(docs_json)):
         attributes = model["attributes"]
         if model["name"] == "ColumnDataSource" and str(attributes.get("name", "")).startswith("livetrain:line:"):
             out[attributes["name"].rsplit(":", 1)[1]] = column(dict(attributes["data"]["entries"])["epoch"], {})

@@ -3,7 +3,15 @@ import json
 
 import numpy as np
 import pytest
-from kernel_session import KernelSession, announcements, bokeh_displays, custom_messages, stdout, widget_opens
+from kernel_session import (
+    KernelSession,
+    announcements,
+    bokeh_displays,
+    bokeh_models,
+    custom_messages,
+    stdout,
+    widget_opens,
+)
 
 TRAIN = """
 import time
@@ -27,7 +35,7 @@ def widget_kernel():
 
 def epochs_in(doc_json: str, source_id: str) -> list:
     """The epochs the source ``source_id`` holds in a serialised document."""
-    for model in _models(json.loads(doc_json)):
+    for model in bokeh_models(json.loads(doc_json)):
         if model["id"] == source_id:
             return dict(model["attributes"]["data"]["entries"])["epoch"]
     raise AssertionError(f"no source {source_id} in the document")
@@ -45,18 +53,6 @@ def announced_epochs(announcement, source_id: str) -> list:
                 return column
             return np.frombuffer(buffers[column["array"]["data"]["id"]], dtype=column["dtype"]).tolist()
     return epochs_in(data["doc"], source_id)
-
-
-def _models(tree):
-    """Every model in a Bokeh JSON tree."""
-    if isinstance(tree, dict):
-        if "id" in tree and "attributes" in tree:
-            yield tree
-        for value in tree.values():
-            yield from _models(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _models(value)
 
 
 def test_push_announces_the_whole_plot_about_once_a_second_and_at_the_end(kernel):
