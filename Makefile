@@ -26,11 +26,12 @@ demo: install
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/02_classifier.ipynb --epochs 12
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/03_vae_images.ipynb --epochs 12
 
-# ruff over the tree and mypy over the core layer first (seconds), then the whole suite.
+# ruff over the tree and mypy over the core layer first (seconds), then the whole suite on two workers, a test
+# file each at a time (a file's kernel or Jupyter servers are started once); much of it waits on kernels and pages.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python benchmarks/bench_import.py
