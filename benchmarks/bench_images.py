@@ -92,6 +92,7 @@ from livetrain.views.image import ImagePlotsCallback
 from livetrain.core.images import grid_picture
 
 cb = ImagePlotsCallback(keys=("recon",), phases=("train",))
+cb.end_with_cell = False  # one run, measured over many cells
 cb.show()
 _history = {"train": {"recon": []}}
 

@@ -109,6 +109,7 @@ def _load():
     """A new callback, shown, with the history ingested and pushed once: a plot cannot drop epochs."""
     global cb
     cb = LinePlotsCallback(keys=("loss", "acc"), phases=("train", "test"))
+    cb.end_with_cell = False  # one run, measured over many cells
     cb.show()
     e = len(_history["train"]["loss"]) - 1
     cb.on_epoch_end(e, "train", _history)
@@ -136,13 +137,13 @@ from bokeh.resources import INLINE
 
 output_notebook(INLINE, hide_banner=True)
 _sources = {phase: ColumnDataSource({"epoch": [], "loss": [], "acc": []}) for phase in _history}
-_figures = []
+figures = []
 for key in ("loss", "acc"):
     p = figure(title=key, width=350, height=300, x_axis_label="epoch")
     for phase, color in (("train", "#d62728"), ("test", "#1f77b4")):
         p.line("epoch", key, source=_sources[phase], color=color, line_width=3, legend_label=phase)
-    _figures.append(p)
-_handle = show(gridplot(_figures, ncols=2), notebook_handle=True)
+    figures.append(p)
+_handle = show(gridplot(figures, ncols=2), notebook_handle=True)
 
 def _load():
     """Send the whole history. Fresh lists: a dict holding the history's own (mutated) lists would
@@ -532,9 +533,8 @@ def announcement_costs() -> dict[int, dict[str, float]]:
         cb = LinePlotsCallback(epochs=n, interval=0)
         Document().add_root(cb.graph)
         sizes: list[int] = []
-        announcer = Announcer("bench", cb.graph.document, every=0)
-        announcer._open = lambda data, buffers=None, sizes=sizes: sizes.append(  # type: ignore[method-assign]
-            sum(len(v) for v in (data["doc"], data["patch"] or "")) + sum(map(len, buffers or [])))
+        announcer = Announcer("bench", cb.graph.document, every=0, send=lambda data, buffers, sizes=sizes: sizes.append(
+            sum(len(v) for v in (data["doc"], data["patch"] or "")) + sum(map(len, buffers or []))))
         announcer.announce(0)
         values = [1 / (e + 1) for e in range(n)]
         for phase in ("train", "test"):

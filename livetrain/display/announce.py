@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bokeh.document import Document
@@ -66,7 +67,8 @@ class Announcer:
 
     An announcement is the document's JSON, serialised once (Bokeh takes ~50 ms for a small layout),
     plus one patch that brings it to the current state: each data source's whole data and the latest
-    value of every other property changed since. So its cost grows only with the data.
+    value of every other property changed since. So its cost grows only with the data. ``send(data, buffers)``
+    delivers one (default: :func:`open_comm`, a comm to the page's ``livetrain`` target).
 
     Example:
         >>> from bokeh.plotting import figure
@@ -77,8 +79,9 @@ class Announcer:
     """
 
     def __init__(self, plot: str, doc: Document, every: float = 1.0, budget: float = 0.02,
-                 rate: float = 250e3) -> None:
+                 rate: float = 250e3, send: Callable[[dict, list[bytes] | None], None] | None = None) -> None:
         self.plot, self.doc, self.every, self.budget, self.rate = plot, doc, every, budget, rate
+        self.send = send or open_comm
         self._next = time.monotonic() + every
         self._base: str | None = None
         self._sources: dict[str, Model] = {}
@@ -99,7 +102,7 @@ class Announcer:
 
     def pushed(self) -> None:
         """Tell the page that shows the plot now that pushes keep it current (it then ignores announcements)."""
-        self._open({"plot": self.plot, "mode": "push"})
+        self.send({"plot": self.plot, "mode": "push"}, None)
 
     def announce(self, seq: int) -> None:
         """Announce the document as it is after ``seq`` updates."""
@@ -109,7 +112,7 @@ class Announcer:
         events = [ColumnDataChangedEvent(self.doc, m, "data", data=binary(m.data)) for m in self._sources.values()]
         events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
         content, ids, buffers = patch_message(events) if events else (None, [], [])
-        self._open({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content, "buffers": ids}, buffers)
+        self.send({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content, "buffers": ids}, buffers)
         spent = time.monotonic() - start
         size = len(self._base) + len(content or "") + sum(map(len, buffers))
         self._next = time.monotonic() + max(self.every, spent / self.budget, size / self.rate)
@@ -118,7 +121,9 @@ class Announcer:
         """Stop recording the document's changes."""
         self.doc.remove_on_change(self._record)
 
-    def _open(self, data: dict, buffers: list[bytes] | None = None) -> None:
-        from comm import create_comm
 
-        create_comm(target_name="livetrain", data=data, buffers=buffers).close()
+def open_comm(data: dict, buffers: list[bytes] | None) -> None:
+    """Open (and close at once) a comm to the page's ``livetrain`` target, carrying ``data`` and ``buffers``."""
+    from comm import create_comm
+
+    create_comm(target_name="livetrain", data=data, buffers=buffers).close()

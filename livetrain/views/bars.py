@@ -51,8 +51,8 @@ class _BarPlotsCallback(LatestValuesView):
         self.sources = {p: ColumnDataSource({"category": list(self.categories), **{k: list(zeros) for k in self.keys}},
                                             name=f"livetrain:{'vbar' if self.vertical else 'hbar'}:{p}")
                         for p in phases}
-        self._figures = [self._figure(p) for p in phases]
-        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
+        self.figures = [self._figure(p) for p in phases]
+        self.graph = gridplot(self.figures, ncols=len(self.figures), toolbar_location="above",
                               toolbar_options={"logo": None})
 
     def _figure(self, phase: str):

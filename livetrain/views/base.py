@@ -25,7 +25,8 @@ Series = Mapping[str, Mapping[str, list]]
 
 
 class LiveView(Callback, ABC):
-    """A callback that owns a Bokeh layout (``self.graph``) and keeps one output of it current.
+    """A callback that owns a Bokeh layout (``self.graph``, made of ``self.figures``, which you may restyle) and
+    keeps one output of it current.
 
     Subclasses record new data under ``self.throttle.lock`` and call :meth:`_request`; the throttle then
     calls :meth:`apply_pending` and pushes once, at most every ``interval`` seconds. Train end and exceptions

@@ -69,8 +69,8 @@ class ImagePlotsCallback(LatestValuesView):
         self.phases = phases
         self.sources = {p: {k: ColumnDataSource({"image": [_BLANK]}, name=f"livetrain:image:{p}:{k}")
                             for k in self.keys} for p in phases}
-        self._figures = {(p, k): self._figure(p, k) for p in phases for k in self.keys}
-        self.graph = gridplot(list(self._figures.values()), ncols=len(self.keys), toolbar_location="above",
+        self.figures = {(p, k): self._figure(p, k) for p in phases for k in self.keys}
+        self.graph = gridplot(list(self.figures.values()), ncols=len(self.keys), toolbar_location="above",
                               toolbar_options={"logo": None})
 
     def _figure(self, phase: str, key: str) -> figure:
@@ -92,7 +92,7 @@ class ImagePlotsCallback(LatestValuesView):
 
     def apply_pending(self) -> None:
         for (phase, key), picture in self.take_latest().items():
-            fig = self._figures[phase, key]
+            fig = self.figures[phase, key]
             renderer = fig.renderers[0]
             h, w = picture.shape
             if (renderer.glyph.dw, renderer.glyph.dh) != (w, h):  # a new grid size: refit the figure, once

@@ -125,8 +125,8 @@ class LinePlotsCallback(LiveView):
         self._x_range = Range1d(0, self.epochs or 1)
         self._spans: list[Span] = []
         self._placeholders: list = []
-        self._figures = [self._figure(k) for k in self.keys]
-        self.graph = gridplot(self._figures, ncols=len(self._figures), toolbar_location="above",
+        self.figures = [self._figure(k) for k in self.keys]
+        self.graph = gridplot(self.figures, ncols=len(self.figures), toolbar_location="above",
                               toolbar_options={"logo": None})
         self._rows = dict.fromkeys(phases, 0)
         self._pending = {p: {"epoch": [], **{k: [] for k in self.keys}} for p in phases}
@@ -212,7 +212,7 @@ class LinePlotsCallback(LiveView):
         what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"
         with self.throttle.lock:
             x = max(self._rows.values(), default=0)
-            for fig, span in zip(self._figures, self._spans):
+            for fig, span in zip(self.figures, self._spans):
                 span.location = x
                 span.visible = True
                 fig.title.text = f"{fig.title.text} ({what} at epoch {x})"

@@ -144,7 +144,7 @@ def step(batch, phase):
     return {'loss': 1.0, 'acc': 0.5}
 print('before')
 h = train_loop(step, {'train': ['a', 'b'], 'test': ['c', 'stop']}, epochs=5, callbacks=[cb])
-print('after', dict(h), cb._figures[0].title.text)
+print('after', dict(h), cb.figures[0].title.text)
 """)
     shown = bokeh_displays(run)  # shown once by the loop, then its final state stored in the same output
     assert [m.msg_type for m in shown] == ["display_data", "update_display_data"]

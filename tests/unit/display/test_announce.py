@@ -23,7 +23,7 @@ def plot_with_source():
 
 def capture(announcer: Announcer) -> list:
     sent = []
-    announcer._open = lambda data, buffers=None: sent.append((data, buffers))
+    announcer.send = lambda data, buffers: sent.append((data, buffers))
     return sent
 
 

@@ -22,7 +22,7 @@ def test_bars_show_the_latest_epoch_per_category(cls, bar_axis):
     assert cb.sources["train"].data["corrects"] == [float(v) for v in range(2, 12)]
     assert cb.sources["train"].data["counts"] == [100.0] * 10
     assert cb.sources["test"].data["corrects"] == [0.0] * 10
-    fig = cb._figures[0]
+    fig = cb.figures[0]
     assert isinstance(getattr(fig, f"{bar_axis}_range"), FactorRange)
     assert [i.label.value for i in fig.select_one(Legend).items] == ["corrects", "counts"]
     assert fig.title.text == "Category-wise correctness (train)"
@@ -39,13 +39,13 @@ def test_an_update_patches_only_the_bar_lengths_whatever_the_epoch():
         cb.on_epoch_end(epochs - 1, "train", history(epochs, n=3))
         cb.flush()
         assert events == ["ColumnsPatchedEvent"]
-    renderers = [r for f in cb._figures for r in f.renderers if isinstance(r, GlyphRenderer)]
+    renderers = [r for f in cb.figures for r in f.renderers if isinstance(r, GlyphRenderer)]
     assert len(renderers) == 2
 
 
 def test_labels_fixed_range_tensors_and_nan():
     cb = HBarPlotsCallback(categories=["cat", "dog"], value_range=(0, 50), phases=("test",))
-    assert isinstance(cb._figures[0].x_range, Range1d) and cb._figures[0].x_range.end == 50
+    assert isinstance(cb.figures[0].x_range, Range1d) and cb.figures[0].x_range.end == 50
     cb.on_epoch_end(0, "test", {"test": {"corrects": [torch.tensor([3, 4])], "counts": [np.array([5.0, math.inf])]}})
     cb.flush()
     assert cb.sources["test"].data["category"] == ["cat", "dog"]

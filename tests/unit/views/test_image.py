@@ -62,7 +62,7 @@ def test_layout_is_the_blogs_two_by_two_with_its_titles():
 
 def test_the_picture_keeps_its_aspect_ratio():
     cb = ImagePlotsCallback(keys=("recon",), phases=("train",), size=350)
-    fig = cb._figures["train", "recon"]
+    fig = cb.figures["train", "recon"]
     assert (fig.frame_width, fig.frame_height) == (350, 350)  # square until the first images
     cb.on_epoch_end(0, "train", history(n=10, phases=("train",), keys=("recon",)))
     cb.flush()

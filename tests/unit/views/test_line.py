@@ -11,7 +11,7 @@ def epochs_history(n, phases=("train", "test")):
 
 
 def renderers(cb):
-    return [r for fig in cb._figures for r in fig.renderers if isinstance(r, GlyphRenderer)]
+    return [r for fig in cb.figures for r in fig.renderers if isinstance(r, GlyphRenderer)]
 
 
 def test_blog_style_calls_stream_one_row_per_epoch_and_phase():
@@ -29,9 +29,9 @@ def test_blog_style_calls_stream_one_row_per_epoch_and_phase():
 
 def test_layout_figures_lines_legend_hover_and_fixed_x_range():
     cb = LinePlotsCallback(epochs=20)
-    assert [f.title.text for f in cb._figures] == ["Loss", "Accuracy"]
+    assert [f.title.text for f in cb.figures] == ["Loss", "Accuracy"]
     assert hasattr(cb, "graph")
-    for fig in cb._figures:
+    for fig in cb.figures:
         assert isinstance(fig.x_range, Range1d) and (fig.x_range.start, fig.x_range.end) == (0, 20)
         legend = fig.select_one(Legend)
         assert legend.click_policy == "hide"
@@ -138,7 +138,7 @@ def test_interrupt_is_marked_on_every_figure():
         return {"loss": 1.0, "acc": 0.5}
 
     train_loop(step, {"train": ["a"], "test": ["b", "stop"]}, epochs=3, callbacks=[cb], progress=False)
-    assert all("interrupted at epoch 1" in f.title.text for f in cb._figures)
+    assert all("interrupted at epoch 1" in f.title.text for f in cb.figures)
     assert all(s.visible and s.location == 1 for s in cb._spans)
     assert cb.sources["train"].data["epoch"] == [1]
 
