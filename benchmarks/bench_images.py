@@ -186,7 +186,9 @@ class Sample:
     cpu_s: list[float] = field(default_factory=list)
 
     def record(self, traffic: list[Message]) -> None:
-        """Add the IOPub traffic of one measuring cell."""
+        """Add the IOPub traffic of one measuring cell, less livetrain's announcements for reloaded pages (about
+        one a second; ``bench_updates.py`` measures them apart)."""
+        traffic = [m for m in traffic if not m.announces]
         self.message_bytes += [m.wire_bytes for m in traffic]
         self.push_bytes += push_sizes(traffic)
         self.kinds |= {m.kind for m in traffic}
