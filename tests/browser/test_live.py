@@ -41,10 +41,22 @@ LATE_LENGTHS = """(name) => { const p = globalThis.__livetrain.plots.get(window.
           late: window.__clones.map((c) => p.views.get(c)?.get_model_by_name(name).get_length() ?? -1)}; }"""
 
 
+# All 8 late views made and drawn: the last one is made 2 s after the first, which on a busy machine can be after
+# the run's end.
+ALL_LATE_DRAWN = """(name) => { const cs = window.__clones || []; if (cs.length < 8) return false;
+  const p = globalThis.__livetrain.plots.get(cs[0].dataset.livetrainPlot);
+  return cs.every((c) => p.views.get(c)?.get_model_by_name(name)); }"""
+
+
 def late_views(page, server) -> dict:
     page.wait_for_selector("[data-livetrain-plot] .livetrain-view")
     page.evaluate(LATE_VIEWS)
     return {}
+
+
+def late_lengths(page, server) -> dict:
+    page.wait_for_function(ALL_LATE_DRAWN, arg="livetrain:line:train", timeout=15_000)
+    return page.evaluate(LATE_LENGTHS, "livetrain:line:train")
 
 
 @pytest.mark.parametrize("app, transport", [("lab", "push"), ("notebook", "push"), ("nbclassic", "push"),
@@ -54,8 +66,7 @@ def test_plot_updates_in_place_in_the_page_and_its_end_is_saved(app, transport):
     widget = transport == "widget"
     res = run_in_browser(app, CELLS, "livetrain:line:train", EPOCHS, env={"LIVETRAIN_TRANSPORT": transport},
                          during=late_views if widget else None,
-                         after=(lambda page, server: page.evaluate(LATE_LENGTHS, "livetrain:line:train"))
-                         if widget else saved_and_reloaded)
+                         after=late_lengths if widget else saved_and_reloaded)
     assert res["final"] == EPOCHS
     assert len(set(res["lengths"])) >= EPOCHS // 4, res  # grew step by step, not one final render
     assert res["lengths"] == sorted(res["lengths"])
