@@ -112,6 +112,19 @@ def lab_extension(name: str) -> Path | None:
                 None)
 
 
+def installed(package: str) -> str | None:
+    """``package``'s installed version, or ``None``.
+
+    Example:
+        >>> installed("no-such-package") is None
+        True
+    """
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def jupyter_bokeh() -> tuple[str, bool]:
     """jupyter_bokeh's version and the state of its JupyterLab / Notebook 7 extension, and whether pushes can
     arrive there (the extension is installed and not disabled).
@@ -121,9 +134,8 @@ def jupyter_bokeh() -> tuple[str, bool]:
         >>> isinstance(text, str) and isinstance(usable, bool)
         True
     """
-    try:
-        version = metadata.version("jupyter_bokeh")
-    except metadata.PackageNotFoundError:
+    version = installed("jupyter_bokeh")
+    if version is None:
         return "not installed: JupyterLab 4 and Notebook 7 cannot receive pushes without it", False
     found = lab_extension("@bokeh/jupyter_bokeh")
     if found is None:
@@ -151,9 +163,8 @@ def widget_extensions() -> tuple[str, bool]:
         >>> isinstance(text, str) and isinstance(usable, bool)
         True
     """
-    try:
-        version = metadata.version("anywidget")
-    except metadata.PackageNotFoundError:
+    version = installed("anywidget")
+    if version is None:
         return "anywidget is not installed: the widget transport cannot work", False
     wanted = {"anywidget": "anywidget", "ipywidgets": "@jupyter-widgets/jupyterlab-manager"}
     missing = [name for name, ext in wanted.items() if lab_extension(ext) is None]

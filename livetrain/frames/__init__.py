@@ -66,12 +66,7 @@ def open_renderer(graph: Model, renderer: str = "auto") -> tuple[Renderer, str]:
             raise RuntimeError("no renderer can draw here: " + "; ".join(f"{n} needs {m}" for n, m in missing.items()))
         why = "".join(f"no {missing[n]} found, so " for n in order[:order.index(name)])
     drawer = renderer_class(name)(graph)
-    if name == "browser":
-        return drawer, (f"livetrain: {why}frames drawn by BokehJS in headless Chromium, as export_png draws them; "
-                        f"renderer='matplotlib' draws them without a browser.")
-    return drawer, (f"livetrain: {why}frames drawn by matplotlib (same panels, colours and ranges as the live plot, "
-                    f"not its exact pixels); for Bokeh's own pixels install chromium and playwright (no `playwright "
-                    f"install` needed) and use renderer='browser'.")
+    return drawer, f"livetrain: {why}{drawer.notice}"
 
 
 def picture(graph: Model) -> bytes | None:

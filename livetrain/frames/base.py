@@ -27,6 +27,7 @@ class Renderer(Protocol):
     """
 
     name: str
+    notice: str  #: one line: what draws the frames, and how to get the other renderer
 
     def __init__(self, graph: Model) -> None: ...
 

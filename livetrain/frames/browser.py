@@ -111,6 +111,8 @@ class BrowserRenderer:
     """
 
     name = "browser"
+    notice = ("frames drawn by BokehJS in headless Chromium, as export_png draws them; renderer='matplotlib' draws "
+              "them without a browser.")
 
     def __init__(self, graph: Model, *, executable: str | None = None, timeout: float = 30.0) -> None:
         executable = executable or find_chromium()

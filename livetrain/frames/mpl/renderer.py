@@ -35,6 +35,9 @@ class MatplotlibRenderer:
     """
 
     name = "matplotlib"
+    notice = ("frames drawn by matplotlib (same panels, colours and ranges as the live plot, not its exact pixels); "
+              "for Bokeh's own pixels install chromium and playwright (no `playwright install` needed) and use "
+              "renderer='browser'.")
 
     def __init__(self, graph: Model, *, dpi: int = 100) -> None:
         if not isinstance(graph, Model):
