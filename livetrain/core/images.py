@@ -2,11 +2,25 @@
 
 Pure numpy; torch tensors are accepted without importing torch, and torchvision and matplotlib are
 used when they import.
+
+Shapes, as torch and TensorBoard read them (``N`` images, ``C`` channels in 1, 3, 4):
+
+- 4-D: a batch, ``(N, C, H, W)``, else ``(N, H, W, C)`` (channels first wins when both fit);
+- 3-D: one ``(C, H, W)`` image when the first axis fits ``C``, else one ``(H, W, C)`` image when the last
+  axis does, else a batch of ``(H, W)`` images: ``(3, H, W)`` is one RGB image, as ``torchvision``'s
+  ``make_grid`` and TensorBoard's ``add_image`` read it; pass a batch of 3 or 4 grey images as ``(N, 1, H, W)``;
+- 2-D: one ``(H, W)`` image.
+
+Values: uint8 is 0..255; floats and bools are 0..1, or ``value_range=(low, high)``; ``normalize=True``
+stretches the batch's finite min..max (each image's with ``scale_each=True``) to black..white, as
+``torchvision.utils.make_grid`` does. Values outside the range are clipped, with a warning; NaN is black.
 """
 from __future__ import annotations
 
 import functools
 import math
+import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,52 +38,122 @@ _ALIASES = {"gray": "Greys256", "grey": "Greys256", "inferno": "Inferno256", "ma
             "plasma": "Plasma256", "viridis": "Viridis256", "turbo": "Turbo256"}
 
 Colormap = str | Sequence[str] | np.ndarray | Callable[[np.ndarray], Any]
+Levels = tuple[Any, Any]  # black and the distance to white, in the images' units: numbers, or (N, 1, 1, 1) arrays
+OnClip = Callable[[str], object]
 
 
-def to_batch(images: Any) -> np.ndarray:
+def _warn_clipped(note: str) -> None:
+    warnings.warn(f"livetrain: images: {note}", UserWarning, stacklevel=4)
+
+
+def scaling(normalize: bool = False, value_range: Any = None, scale_each: bool = False
+            ) -> tuple[bool, tuple[float, float] | None, bool]:
+    """``normalize``, ``value_range`` and ``scale_each`` checked, or a ``ValueError`` naming the argument.
+
+    Example:
+        >>> scaling(value_range=[-1, 1])
+        (False, (-1.0, 1.0), False)
+        >>> scaling(value_range=(1, 1))
+        Traceback (most recent call last):
+        ValueError: value_range must be (low, high), two finite numbers with low < high; got (1, 1)
+    """
+    for name, flag in (("normalize", normalize), ("scale_each", scale_each)):
+        if not isinstance(flag, bool | np.bool_):
+            raise ValueError(f"{name} must be True or False; got {flag!r}")
+    if value_range is None:
+        return bool(normalize), None, bool(scale_each)
+    pair = tuple(value_range) if isinstance(value_range, Sequence | np.ndarray) else ()
+    if (len(pair) != 2 or not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in pair)
+            or not pair[0] < pair[1]):
+        raise ValueError(f"value_range must be (low, high), two finite numbers with low < high; got {value_range!r}")
+    return bool(normalize), (float(pair[0]), float(pair[1])), bool(scale_each)
+
+
+def to_batch(images: Any, *, normalize: bool = False, value_range: tuple[float, float] | None = None,
+             scale_each: bool = False) -> np.ndarray:
     """``images`` as a float32 ``(N, H, W, C)`` array in [0, 1].
 
-    Accepts a torch tensor or an array shaped ``(N, C, H, W)``, ``(N, H, W, C)`` (C in 1, 3, 4;
-    channels first wins when both fit), ``(N, H, W)`` or ``(H, W)``. uint8 is divided by 255;
-    floats (and bools) are clipped to [0, 1], NaN becomes 0. Anything else raises ``ValueError``.
+    Accepts a torch tensor or an array of one of the shapes in this module's description. uint8 is
+    divided by 255; floats and bools are taken as 0..1, or as ``value_range``, or stretched from their
+    min..max with ``normalize=True`` (see :func:`make_grid`). Values outside the range are clipped, with a
+    ``UserWarning``; NaN becomes 0. Anything else raises ``ValueError``.
 
     Example:
         >>> to_batch(np.full((2, 1, 28, 28), 255, np.uint8)).shape
         (2, 28, 28, 1)
-        >>> to_batch(np.array([[-1.0, 0.5, 2.0, np.nan]]))[0, 0, :, 0].tolist()
+        >>> to_batch(np.zeros((480, 640, 4))).shape  # one RGBA picture, e.g. a rendered matplotlib figure
+        (1, 480, 640, 4)
+        >>> to_batch(np.array([[-1.0, 0.0, 1.0, np.nan]]), value_range=(-1, 1))[0, 0, :, 0].tolist()
         [0.0, 0.5, 1.0, 0.0]
+        >>> to_batch(np.array([[0.0, 4.0, 16.0]]), normalize=True)[0, 0, :, 0].tolist()
+        [0.0, 0.25, 1.0]
         >>> to_batch(np.zeros(5))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ValueError: expected images shaped ...; got float64 array of shape (5,)
     """
+    normalize, value_range, scale_each = scaling(normalize, value_range, scale_each)
     x, dtype = _nhwc(images)
-    if dtype == np.uint8:
-        return np.multiply(x, np.float32(1 / 255), dtype=np.float32, order="C")
-    out = np.fmax(x, 0, dtype=np.float32, order="C")  # a new array, and fmax maps NaN to 0
-    return np.fmin(out, 1, out=out)
+    return _unit(x, _levels(x, dtype, normalize, value_range, scale_each, _warn_clipped))
 
 
 def _nhwc(images: Any) -> tuple[np.ndarray, np.dtype]:
-    """``images`` as an ``(N, H, W, C)`` view (no copy) and its dtype, or the ``ValueError`` of :func:`to_batch`."""
+    """``images`` as an ``(N, H, W, C)`` view (no copy; bools as uint8) and its dtype, or :func:`to_batch`'s
+    ``ValueError``."""
     x = np.asarray(to_numpy(images))
     shape, dtype = x.shape, x.dtype
     if x.ndim == 2:
         x = x[None, :, :, None]
     elif x.ndim == 3:
-        x = x[..., None]
+        x = x.transpose(1, 2, 0)[None] if shape[0] in _CHANNELS else x[None] if shape[2] in _CHANNELS else x[..., None]
     elif x.ndim == 4 and shape[1] in _CHANNELS:
         x = x.transpose(0, 2, 3, 1)
     if x.ndim != 4 or x.shape[3] not in _CHANNELS or x.size == 0 or not (dtype == np.uint8 or dtype.kind in "fb"):
         raise ValueError(f"{_EXPECTED}; got {'an empty ' if x.size == 0 else ''}{dtype} array of shape {shape}")
-    return x, dtype
+    return (x.view(np.uint8) if dtype.kind == "b" else x), dtype
 
 
-def make_grid(batch: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 0.0) -> np.ndarray:
+def _levels(x: np.ndarray, dtype: np.dtype, normalize: bool, value_range: tuple[float, float] | None,
+            scale_each: bool, on_clip: OnClip) -> Levels:
+    """Black and the distance to white in ``x``'s units; ``on_clip`` gets a note when values lie outside them."""
+    if normalize and value_range is None:
+        finite = np.where(np.isfinite(x), x, np.nan) if dtype.kind == "f" else x
+        axes = (1, 2, 3) if scale_each else None
+        least = np.fmin.reduce(finite, axis=axes, keepdims=True).astype(np.float64)  # NaN ignored
+        most = np.fmax.reduce(finite, axis=axes, keepdims=True).astype(np.float64)
+        return np.nan_to_num(least), np.where(most > least, most - least, 1.0)  # flat is black, as in torchvision
+    low, high = value_range or ((0.0, 255.0) if dtype == np.uint8 else (0.0, 1.0))
+    if value_range is not None or dtype.kind == "f":
+        seen_low, seen_high = float(np.fmin.reduce(x, axis=None)), float(np.fmax.reduce(x, axis=None))
+        if seen_low < low or seen_high > high:
+            on_clip(f"values from {seen_low:.4g} to {seen_high:.4g} lie outside [{low:g}, {high:g}] and are clipped "
+                    f"to black and white; pass normalize=True to stretch each batch's min..max, or "
+                    f"value_range=(low, high)")
+    return low, high - low
+
+
+def _unit(x: np.ndarray, levels: Levels) -> np.ndarray:
+    """``x`` mapped by ``levels`` to a new float32 C-order array in [0, 1], NaN as 0."""
+    low, span = levels
+    out = np.subtract(x, low, dtype=np.float32, order="C")
+    if np.any(span != 1):
+        np.multiply(out, 1 / span, out=out, casting="unsafe")
+    np.fmax(out, 0, out=out)  # fmax maps NaN to 0
+    return np.fmin(out, 1, out=out)
+
+
+def make_grid(batch: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 0.0, *,
+              normalize: bool = False, value_range: tuple[float, float] | None = None,
+              scale_each: bool = False) -> np.ndarray:
     """An ``(N, H, W, C)`` batch tiled into one ``(H', W', C)`` picture, as ``torchvision.utils.make_grid`` does.
 
     ``nrow`` images per row, ``padding`` pixels of ``pad_value`` around each. Image ``k`` sits at
     ``y = (k // nrow) * (H + padding) + padding``, ``x = (k % nrow) * (W + padding) + padding``; a
     batch of one image is returned as it is. Uses torchvision when it imports, else numpy (same result).
+
+    The values pass through as they are, unless ``value_range=(low, high)`` is given (``low`` becomes 0 and
+    ``high`` 1) or ``normalize=True`` (the batch's finite min and max, or each image's with
+    ``scale_each=True``, become 0 and 1), as in torchvision; values outside the range are then clipped,
+    with a ``UserWarning``.
 
     Example:
         >>> make_grid(np.ones((64, 28, 28, 1), np.float32)).shape
@@ -80,10 +164,15 @@ def make_grid(batch: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: flo
          [0 0 0 0 0]
          [0 1 0 0 0]
          [0 0 0 0 0]]
+        >>> make_grid(np.array([[[[-1.0], [1.0]]]]), value_range=(-1, 1))[..., 0].tolist()
+        [[0.0, 1.0]]
     """
+    normalize, value_range, scale_each = scaling(normalize, value_range, scale_each)
     batch = np.asarray(batch, dtype=np.float32)
     if batch.ndim != 4 or batch.size == 0:
         raise ValueError(f"expected a non-empty batch shaped (N, H, W, C), e.g. from to_batch; got shape {batch.shape}")
+    if normalize or value_range is not None:
+        batch = _unit(batch, _levels(batch, batch.dtype, normalize, value_range, scale_each, _warn_clipped))
     if nrow < 1 or padding < 0:
         raise ValueError(f"nrow must be >= 1 and padding >= 0, got nrow={nrow!r}, padding={padding!r}")
     torchvision_make_grid = _torchvision_make_grid()
@@ -209,25 +298,42 @@ def to_rgba_u32(grid: np.ndarray, cmap: Colormap = "gray") -> np.ndarray:
     return rgba.view(np.uint32)[..., 0]
 
 
-def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: int = 2) -> np.ndarray:
-    """A batch of images as one upright ``image_rgba`` picture: ``to_rgba_u32(make_grid(to_batch(images)), cmap)``.
+def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, *,
+                 max_images: int | None = None, normalize: bool = False,
+                 value_range: tuple[float, float] | None = None, scale_each: bool = False,
+                 on_clip: OnClip = _warn_clipped) -> np.ndarray:
+    """A batch of images (or one) as one upright ``image_rgba`` picture: the first ``max_images`` (default: all)
+    through ``to_rgba_u32(make_grid(to_batch(images, ...)), cmap)``.
 
-    The same pixels, made faster for single-channel images without torchvision: each value becomes
-    its colour-map index (one byte) before tiling, and one lookup colours the whole grid.
+    ``normalize``, ``value_range`` and ``scale_each`` are :func:`to_batch`'s; when values are clipped,
+    ``on_clip`` gets a note saying so (by default it is a ``UserWarning``). The same pixels, made faster
+    for single-channel images without torchvision: each value becomes its colour-map index (one byte)
+    before tiling, and one lookup colours the whole grid.
 
     Example:
         >>> grid_picture(np.ones((64, 1, 28, 28), np.float32)).shape
         (242, 242)
+        >>> grid_picture(np.ones((64, 1, 28, 28), np.float32), max_images=2).shape
+        (32, 62)
     """
+    normalize, value_range, scale_each = scaling(normalize, value_range, scale_each)
     x, dtype = _nhwc(images)
-    if x.shape[3] != 1 or _torchvision_make_grid() is not None:
-        return to_rgba_u32(make_grid(to_batch(images), nrow, padding), cmap)
+    x = x[:max_images]
     if nrow < 1 or padding < 0:
         raise ValueError(f"nrow must be >= 1 and padding >= 0, got nrow={nrow!r}, padding={padding!r}")
-    if dtype == np.uint8:
-        index = x  # value v / 255 picks entry floor(256 v / 255) == v
-    else:  # entry min(floor(256 v), 255), NaN as 0: as to_batch then to_rgba_u32 do
-        scaled = np.multiply(x, 256, dtype=np.float32)
+    if dtype == np.uint8 and not normalize and value_range is None:
+        levels: Levels | None = None  # value v / 255 picks entry floor(256 v / 255) == v
+    else:
+        levels = _levels(x, dtype, normalize, value_range, scale_each, on_clip)
+    if x.shape[3] != 1 or _torchvision_make_grid() is not None:
+        batch = _unit(x, levels or (0.0, 255.0))
+        return to_rgba_u32(make_grid(batch, nrow, padding), cmap)
+    if levels is None:
+        index = x
+    else:  # entry min(floor(256 v), 255) of the value v in [0, 1], NaN as 0: as to_batch then to_rgba_u32 do
+        low, span = levels
+        scaled = np.subtract(x, low, dtype=np.float32)
+        np.multiply(scaled, 256 / span, out=scaled, casting="unsafe")
         np.fmax(scaled, 0, out=scaled)
         index = np.fmin(scaled, 255, out=scaled).astype(np.uint8)
     grid = _tile(index, nrow, padding, 0)[::-1, :, 0]
