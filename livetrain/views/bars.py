@@ -5,6 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from bokeh.core.property.vectorization import value
 from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, Legend, LegendItem, Range1d
 from bokeh.palettes import Category10_10
@@ -16,6 +17,25 @@ from ..core.metrics import to_array
 from .base import LatestValuesView, saved_keys
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
+
+
+def _title(title: str) -> str:
+    """``title``, checked as a ``str.format`` template whose only field is ``{phase}``.
+
+    Example:
+        >>> _title("{epoch}")
+        Traceback (most recent call last):
+        ValueError: title must be a str.format template whose only field is {phase} (write {{ and }} for braces); \
+got '{epoch}' (KeyError: 'epoch')
+    """
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, a template with the field {{phase}}; got {type(title).__name__}")
+    try:
+        title.format(phase="train")
+    except (KeyError, IndexError, AttributeError, ValueError, TypeError) as exc:
+        raise ValueError(f"title must be a str.format template whose only field is {{phase}} (write {{{{ and }}}} "
+                         f"for braces); got {title!r} ({type(exc).__name__}: {exc})") from None
+    return title
 
 
 class _BarPlotsCallback(LatestValuesView):
@@ -39,8 +59,10 @@ class _BarPlotsCallback(LatestValuesView):
         if value_range is not None and (len(value_range) != 2 or not value_range[0] < value_range[1]):
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
         self.keys = names("keys", keys)
+        #: each key's column in ``sources[phase]``: user strings never name columns (nor meet Bokeh's templates)
+        self.columns = {k: f"value{i}" for i, k in enumerate(self.keys)}
         self.value_range = value_range
-        self.title = title
+        self.title = _title(title)
         self._size = (width, height)
         super().__init__(interval)
         self.build_layout(names("phases", phases))
@@ -48,7 +70,8 @@ class _BarPlotsCallback(LatestValuesView):
     def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         zeros = [0.0] * len(self.categories)
-        self.sources = {p: ColumnDataSource({"category": list(self.categories), **{k: list(zeros) for k in self.keys}},
+        self.sources = {p: ColumnDataSource({"category": list(self.categories),
+                                             **{c: list(zeros) for c in self.columns.values()}},
                                             name=f"livetrain:{'vbar' if self.vertical else 'hbar'}:{p}")
                         for p in phases}
         self.figures = [self._figure(p) for p in phases]
@@ -63,17 +86,19 @@ class _BarPlotsCallback(LatestValuesView):
         p = figure(title=self.title.format(phase=phase), width=width, height=height, x_range=x_range,
                    y_range=y_range, tools="pan,wheel_zoom,box_zoom,reset,save")
         items, glyphs = [], []
-        for i, key in enumerate(self.keys):
+        for i, (key, column) in enumerate(self.columns.items()):
             color = self.colors.get(key, Category10_10[i % 10])
-            bar = (p.vbar(x="category", top=key, width=0.8, source=self.sources[phase], color=color, alpha=0.5)
+            bar = (p.vbar(x="category", top=column, width=0.8, source=self.sources[phase], color=color, alpha=0.5)
                    if self.vertical else
-                   p.hbar(y="category", right=key, height=0.8, source=self.sources[phase], color=color, alpha=0.5))
+                   p.hbar(y="category", right=column, height=0.8, source=self.sources[phase], color=color, alpha=0.5))
             glyphs.append(bar)
-            items.append(LegendItem(label=key, renderers=[bar]))
+            items.append(LegendItem(label=value(key), renderers=[bar]))
         p.add_layout(Legend(items=items, click_policy="hide", orientation="horizontal", border_line_alpha=0,
                             padding=0, margin=4), "above")  # bars fill the frame: keep the legend out of it
-        p.add_tools(HoverTool(renderers=glyphs, formatters={f"@{{{k}}}": "printf" for k in self.keys},
-                              tooltips=[("category", "@category"), *[(k, f"@{{{k}}}{{%.6g}}") for k in self.keys]]))
+        # tooltip labels are plain text; the values' templates name only livetrain's columns
+        p.add_tools(HoverTool(renderers=glyphs, formatters={f"@{c}": "printf" for c in self.columns.values()},
+                              tooltips=[("category", "@category"),
+                                        *[(k, f"@{c}{{%.6g}}") for k, c in self.columns.items()]]))
         (p.xgrid if self.vertical else p.ygrid).grid_line_color = None
         return p
 
@@ -86,11 +111,17 @@ class _BarPlotsCallback(LatestValuesView):
         return [v if math.isfinite(v) else math.nan for v in arr.astype(float).tolist()]
 
     def apply_pending(self) -> None:
+        latest = self.take_latest()
         patches: dict[str, dict[str, list]] = {}
-        for (phase, key), values in self.take_latest().items():  # one patch per source, all its keys
-            patches.setdefault(phase, {})[key] = [(slice(0, len(values)), values)]
-        for phase, patch in patches.items():
-            self.sources[phase].patch(patch)
+        for (phase, key), values in latest.items():  # one patch per source, all its keys
+            patches.setdefault(phase, {})[self.columns[key]] = [(slice(0, len(values)), values)]
+        try:
+            for phase, patch in patches.items():
+                self.sources[phase].patch(patch)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push patches them all again
+                self._latest = {**latest, **self._latest}
+            raise
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,
@@ -133,12 +164,13 @@ class VBarPlotsCallback(_BarPlotsCallback):
         keys: the per-category series, drawn over one another (alpha 0.5).
         phases: one figure each; ``train_loop``'s phases replace them before the plot is shown.
         value_range: fixed ``(low, high)`` for the values; automatic from 0 when ``None``.
-        title: per figure, formatted with ``phase``.
+        title: per figure, a ``str.format`` template whose only field is ``{phase}`` (``{{`` and ``}}`` are
+            braces); the phase's name is put in as plain text.
 
     Example:
         >>> cb = VBarPlotsCallback(categories=3)
         >>> cb.on_epoch_end(0, "train", {"train": {"corrects": [[1, 2, 3]], "counts": [[2, 2, 4]]}})
-        >>> cb.flush(); cb.sources["train"].data["corrects"]
+        >>> cb.flush(); cb.sources["train"].data[cb.columns["corrects"]]
         [1.0, 2.0, 3.0]
     """
 
@@ -151,7 +183,7 @@ class HBarPlotsCallback(_BarPlotsCallback):
     Example:
         >>> cb = HBarPlotsCallback(categories=["cat", "dog"], phases=("test",))
         >>> cb.on_epoch_end(0, "test", {"test": {"corrects": [[3, 4]], "counts": [[5, 5]]}})
-        >>> cb.flush(); cb.sources["test"].data["counts"]
+        >>> cb.flush(); cb.sources["test"].data[cb.columns["counts"]]
         [5.0, 5.0]
     """
 

@@ -1,6 +1,7 @@
 """``ImagePlotsCallback``: image batches (reconstructions, samples, targets) as live image grids."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from bokeh.plotting import figure
 
 from ..core.checks import names
 from ..core.history import History
-from ..core.images import Colormap, colormap, grid_picture
+from ..core.images import Colormap, colormap, grid_picture, scaling
 from .base import LatestValuesView, saved_keys
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
@@ -22,8 +23,12 @@ _BLANK = np.zeros((1, 1), np.uint32)  # one transparent pixel until the first im
 class ImagePlotsCallback(LatestValuesView):
     """Live image grids, one figure per (phase, key): ``history[phase][key][-1]`` at each epoch's end.
 
-    Each value is a batch of images (a torch tensor or an array, see :func:`livetrain.core.images.to_batch`);
-    its first ``max_images`` are tiled ``nrow`` per row, single-channel ones through ``cmap``. Each
+    Each value is a batch of images or one image (a torch tensor or an array: ``(N, C, H, W)``,
+    ``(N, H, W, C)``, ``(N, H, W)``, one ``(C, H, W)``, ``(H, W, C)`` or ``(H, W)`` image, as
+    :mod:`livetrain.core.images` reads them: a 3-D array with 1, 3 or 4 first entries is one image);
+    its first ``max_images`` are tiled ``nrow`` per row, single-channel ones through ``cmap``. Floats are
+    0..1 (uint8 0..255) unless ``value_range`` or ``normalize`` say otherwise; values outside the range are
+    clipped, and the first time a key's are, a ``UserWarning`` says so. Each
     update replaces the picture in place: one binary buffer of the grid's RGBA bytes per figure,
     whatever the history's length. The figure keeps the grid's aspect ratio within ``size`` pixels.
 
@@ -36,6 +41,10 @@ class ImagePlotsCallback(LatestValuesView):
         nrow: images per grid row.
         padding: pixels of background around each image.
         max_images: how many of each batch's first images to show.
+        normalize: stretch each batch's finite min..max to black..white (as ``torchvision.utils.make_grid``).
+        value_range: ``(low, high)``: the values drawn black and white, e.g. ``(-1, 1)`` for a normalised
+            tensor; with ``normalize``, too, as in torchvision.
+        scale_each: with ``normalize``, stretch each image's own min..max instead of the batch's.
         titles: figure titles per key (default: ``"Reconstructed"`` for ``recon``, ``"Target"`` for
             ``target``, ...), followed by the phase in brackets.
         size: the longer side of each picture, in pixels.
@@ -53,8 +62,10 @@ class ImagePlotsCallback(LatestValuesView):
 
     def __init__(self, keys: Sequence[str] = ("recon", "target"), phases: Sequence[str] = ("train", "test"), *,
                  cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, max_images: int = 64,
+                 normalize: bool = False, value_range: tuple[float, float] | None = None, scale_each: bool = False,
                  titles: Mapping[str, str] | None = None, size: int = 350, interval: float = 0.1) -> None:
         self.keys = names("keys", keys)
+        self.normalize, self.value_range, self.scale_each = scaling(normalize, value_range, scale_each)
         if nrow < 1 or padding < 0 or max_images < 1 or size < 1:
             raise ValueError(f"nrow, max_images and size must be >= 1 and padding >= 0; got nrow={nrow!r}, "
                              f"padding={padding!r}, max_images={max_images!r}, size={size!r}")
@@ -62,6 +73,7 @@ class ImagePlotsCallback(LatestValuesView):
         self.nrow, self.padding, self.max_images, self.size = nrow, padding, max_images, size
         self.titles = {k: (titles or {}).get(k) or _TITLES.get(k) or k[:1].upper() + k[1:].replace("_", " ")
                        for k in self.keys}
+        self._clipped: set[str] = set()  # the keys whose clipping was reported
         super().__init__(interval)
         self.build_layout(names("phases", phases))
 
@@ -83,27 +95,42 @@ class ImagePlotsCallback(LatestValuesView):
         return p
 
     def convert(self, phase: str, key: str, images: Any) -> np.ndarray:
-        if getattr(images, "ndim", 0) >= 3:
-            images = images[:self.max_images]
+        def clipped(note: str) -> None:
+            if key not in self._clipped:
+                self._clipped.add(key)
+                warnings.warn(f"livetrain: history[{phase!r}][{key!r}][-1]: {note}", UserWarning, stacklevel=2)
+
         try:
-            return grid_picture(images, self.lut, self.nrow, self.padding)
+            return grid_picture(images, self.lut, self.nrow, self.padding, max_images=self.max_images,
+                                normalize=self.normalize, value_range=self.value_range, scale_each=self.scale_each,
+                                on_clip=clipped)
         except ValueError as exc:
             raise ValueError(f"history[{phase!r}][{key!r}][-1]: {exc}") from None
 
     def apply_pending(self) -> None:
-        for (phase, key), picture in self.take_latest().items():
-            fig = self.figures[phase, key]
-            renderer = fig.renderers[0]
-            h, w = picture.shape
-            if (renderer.glyph.dw, renderer.glyph.dh) != (w, h):  # a new grid size: refit the figure, once
-                scale = self.size / max(w, h)
-                fig.update(frame_width=max(1, round(w * scale)), frame_height=max(1, round(h * scale)))
-                fig.x_range.update(start=0, end=w, reset_start=0, reset_end=w)
-                fig.y_range.update(start=0, end=h, reset_start=0, reset_end=h)
-                renderer.glyph.update(dw=w, dh=h)
-            # one event, the pixels as one binary buffer; a patch, unlike data.update(), does not first
-            # compare the new picture with the old one pixel by pixel
-            renderer.data_source.patch({"image": [(0, picture)]})
+        pending = self.take_latest()
+        try:
+            for (phase, key), picture in list(pending.items()):
+                self._draw(phase, key, picture)
+                del pending[phase, key]
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): what was not drawn waits for the next push
+                self._latest = {**pending, **self._latest}
+            raise
+
+    def _draw(self, phase: str, key: str, picture: np.ndarray) -> None:
+        fig = self.figures[phase, key]
+        renderer = fig.renderers[0]
+        h, w = picture.shape
+        if (renderer.glyph.dw, renderer.glyph.dh) != (w, h):  # a new grid size: refit the figure, once
+            scale = self.size / max(w, h)
+            fig.update(frame_width=max(1, round(w * scale)), frame_height=max(1, round(h * scale)))
+            fig.x_range.update(start=0, end=w, reset_start=0, reset_end=w)
+            fig.y_range.update(start=0, end=h, reset_start=0, reset_end=h)
+            renderer.glyph.update(dw=w, dh=h)
+        # one event, the pixels as one binary buffer; a patch, unlike data.update(), does not first
+        # compare the new picture with the old one pixel by pixel
+        renderer.data_source.patch({"image": [(0, picture)]})
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,
