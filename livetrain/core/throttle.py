@@ -6,6 +6,27 @@ import time
 from collections.abc import Callable
 
 IDLE_EXIT = 5.0  # seconds without requests after which the helper thread ends
+_running = threading.local()  # .throttle: the throttle whose action this thread runs now
+
+
+def run_again(delay: float) -> bool:
+    """From inside a throttle's action: ask for the action once more in ``delay`` seconds, as a throttled
+    request the throttle's helper serves (the action left part of its work for then). ``False`` outside an
+    action, where nobody would call back: the caller must do the work now.
+
+    Example:
+        >>> run_again(0.05)
+        False
+        >>> runs = []
+        >>> t = Throttle(lambda: runs.append(run_again(0.05) if not runs else True), interval=60)
+        >>> t.request(); time.sleep(0.5); runs
+        [True, True]
+    """
+    throttle = getattr(_running, "throttle", None)
+    if throttle is None:
+        return False
+    throttle._again(delay)
+    return True
 
 
 class Throttle:
@@ -13,9 +34,11 @@ class Throttle:
 
     :meth:`request` runs the action at once if the last run is at least ``interval`` ago;
     otherwise a helper thread runs it when the interval is up, so a request is served within
-    ``interval`` even if no other request follows. :meth:`flush` runs it now. ``lock`` is held
-    while the action runs; take it to change what the action reads. The helper thread is
-    started on demand, reused while requests keep coming, and ends after ``IDLE_EXIT`` idle seconds.
+    ``interval`` even if no other request follows. :meth:`flush` runs it now (the action may still leave
+    part of its work to the throttle with :func:`run_again`: the display's outputs do, to keep a hard minimum
+    time between two updates of a page however often ``flush`` is called). ``lock`` is held while the action
+    runs; take it to change what the action reads. The helper thread is started on demand, reused while
+    requests keep coming, and ends after ``IDLE_EXIT`` idle seconds.
 
     Example:
         >>> runs = []
@@ -45,12 +68,20 @@ class Throttle:
             if time.monotonic() >= self._next:
                 self._run()
                 return
-            self._stop = False  # a helper told to stop by close() keeps serving instead
-            if self._helper is None:
-                self._helper = threading.Thread(target=self._serve, name="livetrain-throttle", daemon=True)
-                self._helper.start()
-            elif self._idle and not was_pending:
-                self._wake.notify()  # the helper sleeps without a deadline: give it one
+            self._wake_helper(was_pending)
+
+    def _wake_helper(self, was_pending: bool) -> None:
+        self._stop = False  # a helper told to stop by close() keeps serving instead
+        if self._helper is None:
+            self._helper = threading.Thread(target=self._serve, name="livetrain-throttle", daemon=True)
+            self._helper.start()
+        elif self._idle and not was_pending:
+            self._wake.notify()  # the helper sleeps without a deadline: give it one
+
+    def _again(self, delay: float) -> None:
+        """Called by :func:`run_again` during the action, with the lock held."""
+        self._pending, self._next = True, time.monotonic() + delay
+        self._wake_helper(False)
 
     def flush(self) -> None:
         """Run now if a request is pending."""
@@ -86,4 +117,8 @@ class Throttle:
     def _run(self) -> None:
         self._pending = False
         self._next = time.monotonic() + self.interval
-        self.action()
+        outer, _running.throttle = getattr(_running, "throttle", None), self
+        try:
+            self.action()
+        finally:
+            _running.throttle = outer

@@ -9,10 +9,14 @@ channel, in :mod:`livetrain.display.widget`, feeds the same page code).
   to it. So about once a second, while the plot changes, the kernel opens a comm to the target
   ``"livetrain"`` with the whole document; the stored output's script registers that target in the
   reloaded page (through the kernel handle jupyter_bokeh gives it), and draws the plot from it. A page
-  where the plot is live ignores announcements.
+  where the plot is live ignores announcements, unless one shows that the page missed an update (each
+  carries the number of updates sent before it): then it draws the announced state, and heals.
+- The end of a run announces the final state once more, marked ``final``: every page not live takes it,
+  whatever the pacing of the announcements before.
 """
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable
@@ -30,6 +34,7 @@ from bokeh.model import Model
 from bokeh.util.serialization import make_id
 
 from ..wire import binary, document_json, patch_message
+from .base import script_json
 
 PAGE_JS = Path(__file__).with_name("page.js").read_text()
 
@@ -42,17 +47,18 @@ def listen_script(key: str, plot: str) -> str:
         >>> 'listen("p1", "livetrain-p2")' in listen_script("p1", "livetrain-p2")
         True
     """
-    return f"{PAGE_JS}\nglobalThis.__livetrain.listen({json.dumps(key)}, {json.dumps(plot)});\n"
+    key, plot = script_json(json.dumps(key)), script_json(json.dumps(plot))
+    return f"{PAGE_JS}\nglobalThis.__livetrain.listen({key}, {plot});\n"
 
 
 def anchor(plot: str, inner: str = "") -> str:
-    """The HTML of an element the page draws plot ``plot`` into; ``inner`` shows until it is drawn.
+    """The HTML of an element the page draws plot ``plot`` into; ``inner`` (HTML) shows until it is drawn.
 
     Example:
         >>> anchor("p1", "wait")
         '<div class="livetrain-plot" data-livetrain-plot="p1">wait</div>'
     """
-    return f'<div class="livetrain-plot" data-livetrain-plot="{plot}">{inner}</div>'
+    return f'<div class="livetrain-plot" data-livetrain-plot="{html.escape(plot)}">{inner}</div>'
 
 
 def new_plot_id() -> str:
@@ -104,15 +110,17 @@ class Announcer:
         """Tell the page that shows the plot now that pushes keep it current (it then ignores announcements)."""
         self.send({"plot": self.plot, "mode": "push"}, None)
 
-    def announce(self, seq: int) -> None:
-        """Announce the document as it is after ``seq`` updates."""
+    def announce(self, seq: int, final: bool = False) -> None:
+        """Announce the document as it is after ``seq`` updates; ``final``: the state the run ends with, which
+        every page not live takes."""
         if self._base is None:  # once: not counted in the budget
             self._base, self._sources, self._changed = document_json(self.doc), {}, {}
         start = time.monotonic()
         events = [ColumnDataChangedEvent(self.doc, m, "data", data=binary(m.data)) for m in self._sources.values()]
         events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
         content, ids, buffers = patch_message(events) if events else (None, [], [])
-        self.send({"plot": self.plot, "seq": seq, "doc": self._base, "patch": content, "buffers": ids}, buffers)
+        self.send({"plot": self.plot, "seq": seq, "final": final, "doc": self._base, "patch": content,
+                   "buffers": ids}, buffers)
         spent = time.monotonic() - start
         size = len(self._base) + len(content or "") + sum(map(len, buffers))
         self._next = time.monotonic() + max(self.every, spent / self.budget, size / self.rate)

@@ -3,6 +3,8 @@ published as Bokeh's two outputs under display ids, and the final state that rep
 from __future__ import annotations
 
 import base64
+import re
+import time
 from abc import ABC, abstractmethod
 
 from bokeh.document import Document
@@ -13,6 +15,7 @@ from bokeh.model import Model
 from bokeh.resources import Resources
 from bokeh.util.serialization import make_id
 
+from ..core.throttle import run_again
 from ..frames import picture
 
 _bokehjs_loaded = False
@@ -23,7 +26,8 @@ class Output(ABC):
     tests (``tests/contract/test_transports.py``) run every registered one in a real kernel.
 
     A view calls :meth:`show` when it is displayed, :meth:`push` after its models changed (at most about ten
-    times a second), and :meth:`finish` when the run or the cell ends; :meth:`close` stops the updates.
+    times a second, and on each ``flush()``), and :meth:`finish` when the run or the cell ends; :meth:`close`
+    stops the updates. The notebook outputs keep a hard minimum time between two updates (see :class:`Pace`).
     ``name`` names the output's files, where it writes any (``line``, ``dashboard``, ...).
 
     Example, in a notebook, with any registered transport::
@@ -52,6 +56,36 @@ class Output(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional: most outputs hold nothing to free
         """Stop updating; the reader keeps what it has."""
+
+
+#: The least time, in seconds, between two updates a notebook output sends (see :class:`Pace`).
+MIN_GAP = 0.05
+
+
+class Pace:
+    """A hard minimum time (``gap`` seconds) between an output's updates to the page, however often they are
+    asked for (``flush()`` after every call included): Jupyter's server drops a kernel's messages past 1,000
+    a second, and a page that missed one stays wrong until the next full state reaches it. An update asked
+    for sooner is left to the view's throttle, which serves it when the gap ends (see
+    :func:`~livetrain.core.throttle.run_again`); one asked for outside a throttle goes at once.
+
+    Example:
+        >>> pace = Pace(gap=60)
+        >>> pace.ready(), pace.ready()  # outside a throttle: nobody would send it later
+        (True, True)
+    """
+
+    def __init__(self, gap: float = MIN_GAP) -> None:
+        self.gap = gap
+        self._next = 0.0
+
+    def ready(self) -> bool:
+        """Whether to send an update now; if not, the view's throttle asks again when the gap ends."""
+        wait = self._next - time.monotonic()
+        if wait > 0 and run_again(wait):
+            return False
+        self._next = time.monotonic() + self.gap
+        return True
 
 
 def resources() -> Resources:
@@ -88,6 +122,34 @@ def own_document(layout: Model) -> Document:
     return doc
 
 
+#: Characters a JSON text must not carry raw inside an HTML ``<script>`` (``</script>``, ``<!--``, entities) or a
+#: JavaScript source (line separators), each as its JSON escape: the same value once parsed.
+SCRIPT_UNSAFE = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+_EMBEDDED_JSON = re.compile(r"^(\s*const (?:docs_json|render_items) = )(.*);$", re.MULTILINE)
+
+
+def script_json(text: str) -> str:
+    r"""JSON ``text`` safe to embed in a ``<script>``, where nbconvert and nbviewer place a notebook's scripts:
+    ``<``, ``>``, ``&`` and U+2028/U+2029 as ``\u`` escapes (in valid JSON they occur only inside strings).
+
+    Example:
+        >>> print(script_json('{"key": "</script>&"}'))
+        {"key": "\u003c/script\u003e\u0026"}
+    """
+    return text.translate(SCRIPT_UNSAFE)
+
+
+def safe_notebook_script(script: str) -> str:
+    r"""Bokeh's notebook ``script`` (from ``notebook_content``) with the JSON it embeds made safe by
+    :func:`script_json`: user strings (metric keys, phases, titles, labels) cannot end the ``<script>``.
+
+    Example:
+        >>> print(safe_notebook_script('  const docs_json = {"a": "</script>"};'))
+          const docs_json = {"a": "\u003c/script\u003e"};
+    """
+    return _EMBEDDED_JSON.sub(lambda m: f"{m[1]}{script_json(m[2])};", script)
+
+
 def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: bool = False) -> None:
     """Publish (or with ``update``, replace) a plot as Bokeh's two notebook outputs, the div then the script,
     under display ids ``ids``; ``key`` is the script's id for jupyter_bokeh."""
@@ -114,6 +176,7 @@ def final_output(layout: Model) -> tuple[str, str]:
         True
     """
     script, div, _ = notebook_content(layout)
+    script = safe_notebook_script(script)
     png = picture(layout)
     if png is not None:
         marker = f"livetrain-final-{make_id()}"

@@ -6,7 +6,12 @@
 // - listen(key, plot): registers the comm target "livetrain" through the kernel handle jupyter_bokeh gives
 //   the script of the output with id `key` (or through the classic Notebook's kernel). A reloaded page cannot ask
 //   a busy kernel anything, but the kernel can open comms to it: about once a second it announces each plot's
-//   whole document that way. A page where the plot is live (pushes or the widget) ignores the announcements.
+//   whole document that way. A page where the plot is live (pushes or the widget) ignores the announcements,
+//   unless it missed an update: then it takes the next announcement, and follows announcements from then on.
+// Healing: an announcement says how many updates preceded it (`seq`: pushes, or widget messages). A page that
+// applied fewer pushes than that (the server drops messages when its IOPub rate limit is exceeded; announcements,
+// being comm openings, are never dropped) or that saw a gap in the widget's sequence numbers draws the announced
+// state instead. The end of a run is announced once more with `final`, which every page not live takes.
 (() => {
   if (globalThis.__livetrain) return;
 
@@ -31,6 +36,8 @@
     constructor(id) {
       this.id = id;
       this.live = null; // "push" or "widget" when this page gets every update; null for announcements only
+      this.pushed = null; // the Bokeh document pushes go to, and how many it applied: {doc, applied}
+      this.gap = false; // the widget channel skipped an update: the next full state is taken
       this.model = null;
       this.seq = null;
       this.master = null;
@@ -92,7 +99,7 @@
     // Draw into the marked elements not drawn yet (new outputs, or the outputs of a reloaded page).
     scan() {
       if (this.master === null) return;
-      for (const el of document.querySelectorAll(`[data-livetrain-plot="${this.id}"]`)) {
+      for (const el of document.querySelectorAll(`[data-livetrain-plot="${CSS.escape(this.id)}"]`)) {
         if (!this.views.has(el)) {
           this.views.set(el, null);
           this.then(() => this.draw(el));
@@ -122,27 +129,50 @@
   function widget(model) {
     const p = plot(model.get("plot"));
     p.live = "widget";
-    p.then(async () => {
+    // the channel's state: at first, and at the end of the run (a page that missed a message is healed by it)
+    const take = (always) => p.then(async () => {
       p.model = model;
       const seq = model.get("seq");
-      if (p.seq !== seq || p.master === null) await p.load(model.get("doc"), seq);
+      if ((always && p.seq !== seq) || p.master === null || seq > p.seq) {
+        p.gap = false;
+        await p.load(model.get("doc"), seq);
+      }
     });
+    take(true);
+    model.on("change:seq", () => take(false));
     watch();
     model.on("msg:custom", (msg, buffers) => {
       p.then(() => {
-        if (p.model !== model || msg.seq !== p.seq + 1) return;
+        if (p.model !== model || msg.seq <= p.seq) return;
+        if (msg.seq !== p.seq + 1) {
+          p.gap = true; // a message was lost: wait for the next full state
+          return;
+        }
         p.apply(new TextDecoder().decode(buffers[0]), refs(msg.buffers, buffers, 1));
         p.seq = msg.seq;
       });
     });
   }
 
+  // Whether a page where the plot is live missed an update that this announcement's state holds.
+  function missed(p, data) {
+    if (p.live === "widget") return p.gap && data.seq > (p.seq ?? -1);
+    return p.pushed === null || p.pushed.applied < data.seq;
+  }
+
   function announced(data, buffers) {
     const p = plot(data.plot);
     if (data.mode === "push") p.live = "push";
-    if (p.live !== null || data.doc === undefined) return;
+    if (data.doc === undefined || (p.live !== null && !missed(p, data))) return;
+    if (p.live === "push") {
+      // its pushes are broken for good (Bokeh's receiver may be out of step): from now on, announcements
+      p.live = null;
+      if (p.pushed !== null) p.forget(p.pushed.doc);
+    }
+    p.gap = false;
     watch();
-    p.then(() => (p.seq === data.seq ? null : p.load(data.doc, data.seq, data.patch, refs(data.buffers, buffers))));
+    p.then(() => (p.seq === data.seq && !data.final ? null
+      : p.load(data.doc, data.seq, data.patch, refs(data.buffers, buffers))));
   }
 
   // jupyter_bokeh's kernel handle does nothing while the page's session is not connected yet (as in a page
@@ -157,15 +187,22 @@
 
   // The page where a pushed plot is live is the one where its Bokeh document gets streamed or patched (a
   // reloaded page draws the saved document, which nothing changes). Told also by the kernel's "push" comm;
-  // either way, announcements are then ignored here.
+  // either way, announcements are then ignored here, unless they show that a push was lost. Pushes are
+  // counted from the start: the document is made by the same output's script, just before this runs.
   function pushed(key, id, tries = 300) {
     const doc = globalThis.Bokeh?.documents?.find((d) => d.roots().some((root) => root.id === key));
     if (!doc) {
       if (tries > 0) setTimeout(() => pushed(key, id, tries - 1), 100);
       return;
     }
+    const p = plot(id), state = {doc, applied: 0}, apply = doc.apply_json_patch;
+    if (p.pushed === null) p.pushed = state;
+    doc.apply_json_patch = function (...args) {
+      const out = apply.apply(this, args);
+      state.applied++;
+      return out;
+    };
     doc.on_change((event) => {
-      const p = plot(id);
       if (p.live === null && p.master === null && ("rollover" in event || "patches" in event)) p.live = "push";
     });
   }

@@ -2,13 +2,31 @@
 from __future__ import annotations
 
 from bokeh.document import Document
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+    DocumentChangedEvent,
+    ModelChangedEvent,
+)
 from bokeh.embed.notebook import notebook_content
 from bokeh.io.notebook import CommsHandle, get_comms, push_notebook
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
 
 from .announce import Announcer, anchor, listen_script, new_plot_id
-from .base import Output, display_ids, ensure_bokehjs, final_output, own_document, publish_plot
+from .base import (
+    Output,
+    Pace,
+    display_ids,
+    ensure_bokehjs,
+    final_output,
+    own_document,
+    publish_plot,
+    safe_notebook_script,
+)
+
+PUSHED = (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent, ModelChangedEvent)  # what a push sends
 
 
 class NotebookPush(Output):
@@ -18,6 +36,10 @@ class NotebookPush(Output):
     view stops feeding the old output and nothing piles up on abandoned handles. The output is
     published with display ids, so :meth:`finish` can replace it with the final state: what a saved
     notebook, a reloaded page or ``nbconvert`` then shows.
+
+    Pushes keep a hard minimum time between them (:class:`~livetrain.display.base.Pace`). Each announcement
+    says how many pushes were sent before it, so a page that lost one (to the server's rate limit) draws the
+    announced state instead, and follows the announcements from then on.
 
     Chosen for the views created after ``livetrain.set_transport("push")``; used as any
     :class:`~livetrain.display.base.Output` is.
@@ -29,7 +51,9 @@ class NotebookPush(Output):
         self._handle: CommsHandle | None = None
         self._ids: tuple[str, str] = ("", "")
         self._announcer: Announcer | None = None
+        self._pace = Pace()
         self._pushes = 0
+        self._unsent = False
 
     def show(self, layout: Model) -> None:
         """Display ``layout`` in the current cell, with a comm handle for later pushes.
@@ -45,21 +69,33 @@ class NotebookPush(Output):
         target, plot = make_id(), new_plot_id()
         script, div, cell_doc = notebook_content(layout, target)
         self._ids = display_ids()
-        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id, plot))
+        script = safe_notebook_script(script) + listen_script(layout.id, plot)
+        publish_plot(self._ids, layout.id, anchor(plot, div), script)
         self._handle = CommsHandle(get_comms(target), cell_doc)
         self._doc.callbacks.on_change_dispatch_to(self._handle)
+        self._doc.on_change(self._changed)
         self._announcer = Announcer(plot, self._doc)
         self._announcer.pushed()
-        self._pushes = 0
+        self._pushes, self._unsent = 0, False
+
+    def _changed(self, event: DocumentChangedEvent) -> None:
+        self._unsent = self._unsent or isinstance(event, PUSHED)
+
+    def _send(self) -> None:
+        """Push the changes made since the last push, if any, as one PATCH-DOC."""
+        if self._handle is not None and self._unsent:
+            push_notebook(handle=self._handle)
+            self._pushes, self._unsent = self._pushes + 1, False
 
     def push(self) -> None:
-        """Send the changes made since the last push, as one PATCH-DOC; about once a second, announce the
-        whole plot for pages reloaded since."""
-        if self._handle is not None and self._announcer is not None:
-            push_notebook(handle=self._handle)
-            self._pushes += 1
-            if self._announcer.due():
-                self._announcer.announce(self._pushes)
+        """Send the changes made since the last push, as one PATCH-DOC (or, sooner than the pace allows after
+        the last, when the view's throttle asks again); about once a second, announce the whole plot for pages
+        reloaded since, or that lost a push."""
+        if self._handle is None or self._announcer is None or not self._pace.ready():
+            return
+        self._send()
+        if self._announcer.due():
+            self._announcer.announce(self._pushes)
 
     def finish(self) -> None:
         """Replace the output with the layout's final state (see :func:`~livetrain.display.base.final_output`),
@@ -67,7 +103,8 @@ class NotebookPush(Output):
         if self._handle is None or self._announcer is None or self._doc is None:
             return
         layout = self._doc.roots[0]
-        self._announcer.announce(self._pushes + 1)
+        self._send()
+        self._announcer.announce(self._pushes, final=True)
         publish_plot(self._ids, layout.id, *final_output(layout), update=True)
         self.close()
 
@@ -75,4 +112,6 @@ class NotebookPush(Output):
         """Stop updating the output: later pushes do nothing; the page keeps what it shows."""
         if self._announcer is not None:
             self._announcer.close()
+        if self._handle is not None and self._doc is not None:
+            self._doc.remove_on_change(self._changed)
         self._handle = self._announcer = None

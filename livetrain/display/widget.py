@@ -16,7 +16,7 @@ from bokeh.model import Model
 
 from ..wire import document_json, patch_message
 from .announce import PAGE_JS, Announcer, anchor, listen_script, new_plot_id
-from .base import Output, display_ids, ensure_bokehjs, final_output, own_document, publish_plot
+from .base import Output, Pace, display_ids, ensure_bokehjs, final_output, own_document, publish_plot
 from .env import jupyter_bokeh
 
 WAITING = ("<i>livetrain: waiting for the widget channel. If this stays, the page lacks anywidget's or "
@@ -45,7 +45,9 @@ class WidgetOutput(Output):
 
     The channel stays open after the run with the final state, so a page reloaded during the run gets the
     plot back once the kernel is idle; with jupyter_bokeh's extension there, announcements bring it back
-    during the run too.
+    during the run too. Updates keep a hard minimum time between them (:class:`~livetrain.display.base.Pace`);
+    a page that lost one (to the server's rate limit) waits for the next full state: an announcement, or the
+    channel's state at the end of the run.
 
     Chosen for the views created after ``livetrain.set_transport("widget")``; used as any
     :class:`~livetrain.display.base.Output` is.
@@ -57,6 +59,7 @@ class WidgetOutput(Output):
         self._events: list = []
         self._channel: Channel | None = None
         self._announcer: Announcer | None = None
+        self._pace = Pace()
         self._seq = 0
         self._ids = ("", "")
 
@@ -77,15 +80,20 @@ class WidgetOutput(Output):
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle
         self._announcer = Announcer(plot, self._doc) if jupyter_bokeh()[1] else None
 
-    def push(self) -> None:
-        """Send the changes made since the last push as one message; about once a second, announce the whole
-        plot for pages reloaded since."""
-        if self._channel is None:
-            return
-        if self._events:
+    def _send(self) -> None:
+        """Send the changes made since the last update, if any, as one message."""
+        if self._channel is not None and self._events:
             events, self._events[:] = list(self._events), []
             self._seq += 1
             send_patch(self._channel, events, self._seq)
+
+    def push(self) -> None:
+        """Send the changes made since the last push as one message (or, sooner than the pace allows after the
+        last, when the view's throttle asks again); about once a second, announce the whole plot for pages
+        reloaded since, or that lost a message."""
+        if self._channel is None or not self._pace.ready():
+            return
+        self._send()
         if self._announcer is not None and self._announcer.due():
             self._announcer.announce(self._seq)
 
@@ -94,9 +102,9 @@ class WidgetOutput(Output):
         when the kernel is idle again) and in the output (see :func:`~livetrain.display.base.final_output`)."""
         if self._channel is None or self._doc is None:
             return
-        self.push()
+        self._send()
         if self._announcer is not None:
-            self._announcer.announce(self._seq)
+            self._announcer.announce(self._seq, final=True)
             self._announcer.close()
         with self._channel.hold_sync():
             self._channel.doc, self._channel.seq = document_json(self._doc), self._seq
