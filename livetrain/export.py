@@ -24,8 +24,10 @@ class FrameExporter(Callback):
 
     Place it after the view in the callbacks. At an epoch's end it only notes how long each history
     list is (microseconds); nothing is drawn during training unless ``eager=True``, which draws each
-    epoch in a background thread as it ends. Frames are drawn from a :meth:`~livetrain.LiveView.replica`
-    of the view fed the history as it was at each epoch, so they show what the live plot showed.
+    epoch in a background thread as it ends (once the run's last phase ends: ``train_loop``'s phases, or in
+    your own loop the history's). Frames are drawn from a :meth:`~livetrain.LiveView.replica` of the view,
+    fed every recorded epoch in order, each with the history as it was then, and captured at the chosen
+    epochs: they show what the live plot showed, series logged only some epochs included.
 
     Args:
         view: the live view or :class:`~livetrain.Dashboard` to record.
@@ -34,7 +36,7 @@ class FrameExporter(Callback):
         gif: a path to write the GIF to when training ends (normally, or by an error or an interrupt).
         frames_dir: a folder to write one PNG per epoch to when training ends.
         eager: draw each epoch in a background thread while training goes on.
-        every: record every ``every``-th epoch (and always the last one).
+        every: draw every ``every``-th recorded epoch (and always the last one).
 
     Example:
         >>> from livetrain import LinePlotsCallback, train_loop
@@ -61,6 +63,7 @@ class FrameExporter(Callback):
         self._marks: dict[int, tuple[Mapping[str, Mapping[str, list]], Lengths, list[str]]] = {}
         self._drawn: dict[int, bytes] = {}
         self._replica: LiveView | None = None
+        self._fed = 0  # how many of the recorded epochs, in order, the replica has been fed
         self._lock = threading.Lock()
         self._jobs: queue.Queue[int | None] | None = None
 
@@ -69,7 +72,7 @@ class FrameExporter(Callback):
         with self._lock:
             _, _, phases = self._marks.get(epoch, (None, None, []))
             self._marks[epoch] = (history, lengths, [*phases, phase])
-        if self.eager and phase == self.view.phases[-1]:
+        if self.eager and phase == (self.params.get("phases") or list(history))[-1]:
             self._queue().put(epoch)
 
     def on_train_end(self, history: History) -> None:
@@ -123,7 +126,8 @@ class FrameExporter(Callback):
         return [e for i, e in enumerate(epochs) if (i + 1) % self.every == 0 or i == len(epochs) - 1]
 
     def _draw(self, epochs: list[int], drawer: Renderer | None = None) -> None:
-        """Feed the replica each epoch's history and capture it; opens (and closes) a renderer unless given."""
+        """Feed the replica every recorded epoch up to each of ``epochs`` (in order) and capture it there; opens
+        (and closes) a renderer unless given."""
         from .frames.png import to_png  # Pillow, only once frames are drawn
 
         self._replica = self._replica or self.view.replica()
@@ -133,19 +137,24 @@ class FrameExporter(Callback):
             print(self.notice)
         try:
             for epoch in epochs:
-                self._feed(epoch)
+                self._feed_until(epoch)
                 self._drawn[epoch] = to_png(drawer.capture())  # tens of KB, not an image's MB
         finally:
             if own:
                 drawer.close()
 
-    def _feed(self, epoch: int) -> None:
+    def _feed_until(self, epoch: int) -> None:
+        """Feed the replica the recorded epochs it has not had, up to ``epoch``: a series logged only some
+        epochs then lands where the live view drew it."""
         with self._lock:
-            history, lengths, phases = self._marks[epoch]
-        past = {p: {k: history[p][k][:n] for k, n in keys.items()} for p, keys in lengths.items()}
-        for phase in phases:
-            if phase in self._replica.phases:
-                self._replica.on_epoch_end(epoch, phase, past)
+            todo = [e for e in sorted(self._marks)[self._fed:] if e <= epoch]
+            marks = [self._marks[e] for e in todo]
+        for e, (history, lengths, phases) in zip(todo, marks):
+            past = {p: {k: history[p][k][:n] for k, n in keys.items()} for p, keys in lengths.items()}
+            for phase in phases:
+                if phase in self._replica.phases:
+                    self._replica.on_epoch_end(e, phase, past)
+            self._fed += 1
 
     def _queue(self) -> queue.Queue[int | None]:
         if self._jobs is None:
