@@ -19,6 +19,7 @@ class Callback:
 
         set_params -> on_train_begin
         per epoch, per phase: on_epoch_begin -> on_batch_end (per batch) -> on_epoch_end
+            (a phase that yielded no batch in the epoch gets no on_epoch_end: it has no value there)
         on_train_end, or on_exception on an error or a KeyboardInterrupt
 
     Example:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sized
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from functools import partial
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -27,12 +29,22 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     weighted by batch size: the ``batch_size`` entry of the result if there is one, else the
     length of the batch's first item. ``reduce`` names other reductions for some metrics:
     ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images). Pass ``history``
-    to resume: epochs continue from it.
-    With ``history_path``, the history is saved there (atomically) after every phase.
+    (a :class:`History`: ``History.load(path)``, or ``History(d)`` for a dict ``d``) to resume: epochs continue
+    from it.
+
+    With ``history_path``, the history is saved there (atomically) after every phase's callbacks and once more
+    at the end, so what callbacks add to it is saved too. A save that fails (a full disk) warns once; training
+    goes on and the history stays in memory.
+
+    A phase whose loader yields no batches in an epoch is skipped in that epoch (no value, no ``on_epoch_end``),
+    with one warning naming it. A generator or other iterator is used up by the first epoch: pass a list or a
+    re-iterable loader. This is a warning, not an error up front, because an iterator may restart itself when
+    iterated again.
 
     A ``KeyboardInterrupt`` ends the run cleanly: callbacks get ``on_exception`` and the
     history so far is returned. Any other error is re-raised with the history attached as
-    ``exc.history``.
+    ``exc.history``. Ctrl-C pressed again while the run ends (the callbacks draw their final plots) cuts that
+    drawing short, never the history: it is still returned, or attached.
 
     Example:
         >>> def step(batch, phase):
@@ -41,52 +53,64 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         >>> h["train"]["loss"]
         [3.0, 3.0]
     """
+    _check(step, loaders, epochs, history)
+    history = History() if history is None else history
+    EpochReducer(reduce)  # bad reductions fail here, before any training
+    cbs = CallbackList(callbacks)
+    saver = _Saver(history_path)
+    first = max((history.epochs(p) for p in loaders), default=0)
+    steps = {p: len(ld) for p, ld in loaders.items() if isinstance(ld, Sized)}
+    cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
+    epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
+    # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
+    bars = [tqdm(desc=p, total=steps.get(p), leave=False, disable=not progress) for p in loaders]
+    empty = _EmptyPhases()
+    try:
+        cbs.on_train_begin(history)
+        for epoch in epoch_bar:
+            for (phase, loader), bar in zip(loaders.items(), bars):
+                values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce)
+                if not values:
+                    empty.warn(phase, loader, epoch)
+                    continue
+                empty.seen.add(phase)
+                history.append(phase, values)
+                cbs.on_epoch_end(epoch, phase, history)
+                saver.save(history)
+                epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
+                                      refresh=False)
+    except KeyboardInterrupt as exc:
+        _end(partial(cbs.on_exception, exc, history), history, saver, [*bars, epoch_bar])
+        print(f"livetrain: interrupted; returning the history of {_epochs(history)} epoch(s)", file=sys.stderr)
+        return history
+    except Exception as exc:
+        exc.history = history  # type: ignore[attr-defined]
+        exc.add_note("livetrain: the history recorded so far is attached as exc.history")
+        _end(partial(cbs.on_exception, exc, history), history, saver, [*bars, epoch_bar])
+        raise
+    if _end(partial(cbs.on_train_end, history), history, saver, [*bars, epoch_bar]):
+        print(f"livetrain: interrupted while the run ended; returning the whole history of {_epochs(history)} "
+              f"epoch(s)", file=sys.stderr)
+    return history
+
+
+def _check(step: Any, loaders: Any, epochs: Any, history: Any) -> None:
+    """A clear error for each bad argument, before anything runs."""
     if not callable(step):
         raise TypeError(f"step must be a callable step(batch, phase) -> dict, got {type(step).__name__}")
     if not isinstance(loaders, Mapping) or not loaders:
         raise TypeError(f"loaders must be a non-empty dict of phase name to iterable of batches, "
                         f"e.g. {{'train': train_loader}}; got {loaders!r:.80}")
     whole("epochs", epochs)
-    history = History() if history is None else history
-    EpochReducer(reduce)  # bad reductions fail here, before any training
-    cbs = CallbackList(callbacks)
-    first = max((history.epochs(p) for p in loaders), default=0)
-    steps = {p: len(ld) for p, ld in loaders.items() if isinstance(ld, Sized)}
-    cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
-    cbs.on_train_begin(history)
-    epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
-    # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
-    bars = {p: tqdm(desc=p, total=steps.get(p), leave=False, disable=not progress) for p in loaders}
-    try:
-        for epoch in epoch_bar:
-            for phase, loader in loaders.items():
-                values = _run_phase(step, loader, epoch, phase, cbs, bars[phase], reduce)
-                history.append(phase, values)
-                if history_path is not None:
-                    history.save(history_path)
-                cbs.on_epoch_end(epoch, phase, history)
-                epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
-                                      refresh=False)
-    except KeyboardInterrupt as exc:
-        _stop(exc, cbs, history, history_path)
-        print(f"livetrain: interrupted; returning the history of {max(map(history.epochs, history), default=0)} "
-              f"epoch(s)", file=sys.stderr)
-        return history
-    except Exception as exc:
-        _stop(exc, cbs, history, history_path)
-        exc.history = history  # type: ignore[attr-defined]
-        exc.add_note("livetrain: the history recorded so far is attached as exc.history")
-        raise
-    finally:
-        for bar in (*bars.values(), epoch_bar):
-            bar.close()
-    cbs.on_train_end(history)
-    return history
+    if history is not None and not isinstance(history, History):
+        got = f"the class {history.__name__}" if isinstance(history, type) else f"a {type(history).__name__}"
+        raise TypeError(f"history must be a livetrain.History: History(d) for a dict d shaped "
+                        f"d[phase][key] == [values], or History.load(path) to resume a saved run; got {got}")
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
                bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any]:
-    """One phase of one epoch; returns its reduced metrics."""
+    """One phase of one epoch; returns its reduced metrics (empty if the loader yielded no batch)."""
     cbs.on_epoch_begin(epoch, phase)
     reducer = EpochReducer(reduce)
     bar.reset(total=bar.total)
@@ -106,9 +130,58 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
     return reducer.result()
 
 
-def _stop(exc: BaseException, cbs: CallbackList, history: History,
-          history_path: str | os.PathLike | None) -> None:
-    """Tell the callbacks the run stopped, and save what was recorded."""
-    cbs.on_exception(exc, history)
-    if history_path is not None:
-        history.save(history_path)
+class _EmptyPhases:
+    """Warns once per phase that yields no batches in an epoch, saying why if it can."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()  # phases that yielded batches in this run
+        self.warned: set[str] = set()
+
+    def warn(self, phase: str, loader: Iterable, epoch: int) -> None:
+        if phase in self.warned:
+            return
+        self.warned.add(phase)
+        why = (f"its loader, a {type(loader).__name__}, is an iterator, used up by an earlier epoch: a generator "
+               f"or iterator can be iterated only once. Pass a list or a re-iterable loader (e.g. a DataLoader)"
+               if phase in self.seen and isinstance(loader, Iterator) else "its loader is empty")
+        warnings.warn(f"livetrain: phase {phase!r} yielded no batches in epoch {epoch + 1}, so it records no value "
+                      f"there (and in any later epoch without batches): {why}.", RuntimeWarning, stacklevel=3)
+
+
+class _Saver:
+    """Saves the history to ``path``, if one is given. A save that fails (a full disk) warns once, naming the path
+    and the error; training goes on, and the history stays in memory (returned, or attached as ``exc.history``)."""
+
+    def __init__(self, path: str | os.PathLike | None) -> None:
+        self.path = path
+        self.failed = False
+
+    def save(self, history: History) -> None:
+        if self.path is None:
+            return
+        try:
+            history.save(self.path)
+        except (OSError, TypeError, ValueError) as exc:
+            if not self.failed:
+                warnings.warn(f"livetrain: saving the history to {os.fspath(self.path)!r} failed "
+                              f"({type(exc).__name__}: {exc}); training goes on and the history stays in memory "
+                              f"(returned, or attached as exc.history). The file keeps its last complete save; "
+                              f"later failures are not reported.", RuntimeWarning, stacklevel=3)
+            self.failed = True
+
+
+def _end(hook: Callable[[], None], history: History, saver: _Saver, bars: list[tqdm]) -> bool:
+    """End the run: close the bars, call the callbacks' final ``hook`` (they draw their final plots), then save the
+    history with what they added. Ctrl-C pressed again cuts a step short, never the history; returns whether it was.
+    """
+    interrupted = False
+    for part in (lambda: [bar.close() for bar in bars], hook, lambda: saver.save(history)):
+        try:
+            part()
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted
+
+
+def _epochs(history: History) -> int:
+    return max(map(history.epochs, history), default=0)

@@ -13,25 +13,35 @@ REDUCTIONS = ("mean", "sum", "first", "last")
 def to_float(key: str, value: Any) -> float:
     """``value`` as a Python float: a Python number, or a numpy, torch or JAX 0-d value.
 
-    Raises ``TypeError`` naming ``key`` for anything else.
+    Raises ``TypeError`` naming ``key`` for anything else, and ``OverflowError`` naming it for an int too
+    large for a float.
 
     Example:
         >>> import numpy as np
         >>> to_float("loss", np.float32(0.5))
         0.5
+        >>> to_float("loss", 10**400)
+        Traceback (most recent call last):
+        OverflowError: metric 'loss': expected a number up to about 1.8e308 (a float), got an int of 1329 bits
     """
-    if isinstance(value, bool):
-        return float(value)
     if isinstance(value, (int, float)):
-        return float(value)
+        return _float(key, value)
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         item = value.item()
-        if isinstance(item, (int, float, bool)):
-            return float(item)
+        if isinstance(item, (int, float)):
+            return _float(key, item)
     shape = getattr(value, "shape", None)
     name = type(value).__name__
     got = f"{name} with shape {tuple(shape)}" if shape is not None else f"{name} {value!r:.60}"
     raise TypeError(f"metric {key!r}: expected a number or a 0-d array/tensor, got {got}")
+
+
+def _float(key: str, number: int | float) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # only an int can be too large; bit_length, as str() of a huge int may itself fail
+        raise OverflowError(f"metric {key!r}: expected a number up to about 1.8e308 (a float), "
+                            f"got an int of {int(number).bit_length()} bits") from None
 
 
 class EpochMeans:
