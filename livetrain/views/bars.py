@@ -14,6 +14,7 @@ from bokeh.plotting import figure
 from ..core.checks import names
 from ..core.history import History
 from ..core.metrics import to_array
+from ..core.throttle import run_again
 from .base import LatestValuesView, saved_keys
 
 _KEY_COLORS = {"corrects": "#1f77b4", "counts": "#d62728"}
@@ -119,8 +120,9 @@ class _BarPlotsCallback(LatestValuesView):
             for phase, patch in patches.items():
                 self.sources[phase].patch(patch)
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push patches them all again
+            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push sends them again
                 self._latest = {**latest, **self._latest}
+                run_again(0)
             raise
 
     @classmethod

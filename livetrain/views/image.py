@@ -13,6 +13,7 @@ from bokeh.plotting import figure
 from ..core.checks import names
 from ..core.history import History
 from ..core.images import Colormap, colormap, grid_picture, scaling
+from ..core.throttle import run_again
 from .base import LatestValuesView, saved_keys
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
@@ -114,8 +115,9 @@ class ImagePlotsCallback(LatestValuesView):
                 self._draw(phase, key, picture)
                 del pending[phase, key]
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): what was not drawn waits for the next push
+            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push sends them again
                 self._latest = {**pending, **self._latest}
+                run_again(0)
             raise
 
     def _draw(self, phase: str, key: str, picture: np.ndarray) -> None:
