@@ -80,8 +80,9 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
                 epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
                                       refresh=False)
     except KeyboardInterrupt as exc:
-        _end(partial(cbs.on_exception, exc, history), history, saver, [*bars, epoch_bar])
-        print(f"livetrain: interrupted; returning the history of {_epochs(history)} epoch(s)", file=sys.stderr)
+        again = _end(partial(cbs.on_exception, exc, history), history, saver, [*bars, epoch_bar])
+        print(f"livetrain: interrupted; returning the history of {_epochs(history)} epoch(s)"
+              f"{' (Ctrl-C again cut the final drawing short)' if again else ''}", file=sys.stderr)
         return history
     except Exception as exc:
         exc.history = history  # type: ignore[attr-defined]
@@ -89,8 +90,8 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         _end(partial(cbs.on_exception, exc, history), history, saver, [*bars, epoch_bar])
         raise
     if _end(partial(cbs.on_train_end, history), history, saver, [*bars, epoch_bar]):
-        print(f"livetrain: interrupted while the run ended; returning the whole history of {_epochs(history)} "
-              f"epoch(s)", file=sys.stderr)
+        print(f"livetrain: interrupted while the run ended (the final drawing was cut short); returning the whole "
+              f"history of {_epochs(history)} epoch(s)", file=sys.stderr)
     return history
 
 

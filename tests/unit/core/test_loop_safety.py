@@ -90,7 +90,7 @@ def test_ctrl_c_twice_returns_every_epoch_recorded(tmp_path):
         result(h, saved=History.load("h.json").epochs("test"))
     """, interrupt_on=["waiting", "drawing"])
     assert out == {"epochs": {"train": 2, "test": 2}, "saved": 2}
-    assert "interrupted" in err
+    assert "interrupted; returning the history of 2 epoch(s) (Ctrl-C again cut the final drawing short)" in err
 
 
 def test_ctrl_c_while_an_error_is_reported_keeps_the_error_and_its_history(tmp_path):
