@@ -1,21 +1,44 @@
-"""What every renderer is: a :class:`Renderer` draws a Bokeh layout's current state as a :data:`Frame`."""
+"""What every renderer is: a :class:`Renderer` draws a Bokeh layout's current state as a :data:`Frame`; and the rule
+every renderer follows for values it cannot place (:data:`PLOTTABLE`)."""
 from __future__ import annotations
 
+import math
 import os
-from typing import TYPE_CHECKING, Protocol, Union
+import sys
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
+import numpy as np
 from bokeh.model import Model
 
 if TYPE_CHECKING:
-    import numpy as np
     from PIL import Image
 
 #: The name of the line view's best-epoch ``CustomJSFilter``, then ``:min`` or ``:max``: renderers that cannot run
 #: its JavaScript (matplotlib) know it by this name and apply the same rule.
 BEST_FILTER = "livetrain:best"
 
+#: The largest magnitude a renderer plots, the square root of the largest float (about 1.34e154): a value past it is
+#: drawn as a gap, as NaN and the infinities are. Within it, the arithmetic of ranges and screens cannot overflow:
+#: a span (a difference of two values), its padding, a centre, tick steps, and the product of a value with a scale of
+#: pixels per unit (both within the bound) all stay finite. Past it they may not: a 1.7e308 loss makes BokehJS's range
+#: span ``(max - min) * 1.1`` infinite (an empty plot) and matplotlib refuse the limits. No metric is that large (a
+#: float32 tops out at 3.4e38): such a value is an overflow, and would flatten every real value to a line at 0.
+PLOTTABLE = math.sqrt(sys.float_info.max)
+
 #: A frame: PNG bytes, a PIL image, an ``(H, W, 3|4)`` uint8 array, or the path of an image file.
 Frame = Union[bytes, "Image.Image", "np.ndarray", str, os.PathLike]
+
+
+def plottable(values: Any) -> np.ndarray:
+    """``values`` as floats, NaN where a renderer draws a gap: NaN, infinite, or beyond :data:`PLOTTABLE`.
+
+    Example:
+        >>> plottable([0.5, 1e308, float("inf"), -2.0]).tolist()
+        [0.5, nan, nan, -2.0]
+    """
+    out = np.array(values, dtype=float)
+    out[~(np.abs(out) <= PLOTTABLE)] = math.nan
+    return out
 
 
 class Renderer(Protocol):
@@ -23,7 +46,7 @@ class Renderer(Protocol):
     (``tests/contract/test_renderers.py``) run every registered one over every registered view.
 
     A renderer is made for one layout (``Renderer(graph)``), is asked for frames as the layout changes, and is
-    closed once.
+    closed once. Values that are not finite or beyond :data:`PLOTTABLE` are drawn as gaps, and left out of ranges.
     """
 
     name: str

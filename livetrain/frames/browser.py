@@ -25,6 +25,7 @@ from bokeh.models import Toolbar
 from bokeh.resources import INLINE
 
 from ..wire import patch_message
+from .base import PLOTTABLE
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-color-profile=srgb",
@@ -32,28 +33,47 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 # Finds the root view and pauses every plot view, so no throttled paint is ever scheduled (an orphaned
-# one can leave `ready` unresolved for good); each frame then repaints synchronously.
-_SETUP = """async (timeout) => {
+# one can leave `ready` unresolved for good); each frame then repaints synchronously. `gaps` turns the numbers
+# of every data source that are beyond `limit` (PLOTTABLE) or infinite into NaN, which BokehJS draws as gaps and
+# leaves out of ranges: a column with such numbers is replaced by a copy, so the glyphs read it again.
+_SETUP = """async ([timeout, limit]) => {
   const t0 = performance.now();
   while (!(window.Bokeh && Bokeh.documents.length && Bokeh.index.roots.length)) {
     if (performance.now() - t0 > timeout) throw new Error("BokehJS did not render the layout");
     await new Promise(r => setTimeout(r, 10));
   }
+  const gaps = () => {
+    for (const source of Bokeh.documents[0].all_models) {
+      if (typeof source.get_column !== "function") continue;
+      const fixed = {};
+      for (const name of source.columns()) {
+        const column = source.get_column(name);
+        if (!(Array.isArray(column) || column instanceof Float64Array || column instanceof Float32Array)) continue;
+        if (column.some(v => typeof v === "number" && Math.abs(v) > limit))
+          fixed[name] = column.map(v => typeof v === "number" && Math.abs(v) > limit ? NaN : v);
+      }
+      if (Object.keys(fixed).length)
+        source.data = source.data instanceof Map ? new Map([...source.data, ...Object.entries(fixed)])
+                                                 : {...source.data, ...fixed};
+    }
+  };
+  gaps();
   const root = Bokeh.index.roots[0];
   await root.ready;
   const plots = [...Bokeh.index.all_views()].filter(
     v => typeof v.pause === "function" && typeof v.repaint === "function");
   plots.forEach(v => v.pause());
-  window.livetrain = {root, plots};
+  window.livetrain = {root, plots, gaps};
 }"""
 
 # Applies one PATCH-DOC, waits until it settled (`ready` awaited again while new work was chained to it,
 # and every glyph holding its view's rows) and repaints. Returns the layout's box for the screenshot.
 _FRAME = """async ([patch, buffers, timeout]) => {
-  const {root, plots} = window.livetrain;
+  const {root, plots, gaps} = window.livetrain;
   if (patch !== null) {
     const bufs = new Map(buffers.map(([id, b64]) => [id, Uint8Array.from(atob(b64), c => c.charCodeAt(0)).buffer]));
     Bokeh.documents[0].apply_json_patch(JSON.parse(patch), bufs);
+    gaps();
   }
   const wait = ms => new Promise(r => setTimeout(() => r("timeout"), ms));
   for (let i = 0; i < 20; i++) {
@@ -166,7 +186,7 @@ class BrowserRenderer:
                                                          args=CHROMIUM_ARGS)
         self._page = self._browser.new_page(device_scale_factor=1)
         self._page.set_content(html, wait_until="load", timeout=self._timeout_ms)
-        self._page.evaluate(_SETUP, self._timeout_ms)
+        self._page.evaluate(_SETUP, [self._timeout_ms, PLOTTABLE])
         self._cdp = self._page.context.new_cdp_session(self._page)
 
     def capture(self) -> bytes:

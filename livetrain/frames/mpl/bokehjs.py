@@ -10,7 +10,7 @@ import numpy as np
 from bokeh.models import BooleanFilter, CustomJSFilter, DataRange1d, FactorRange, IndexFilter
 from bokeh.models.filters import AllIndices
 
-from ..base import BEST_FILTER
+from ..base import BEST_FILTER, plottable
 from .style import number
 
 _BEST_MODES = {f"{BEST_FILTER}:{mode}": mode for mode in ("min", "max")}
@@ -148,7 +148,8 @@ def anchor(location: Any, fx: float, fy: float, fw: float, fh: float, w: float, 
 def kept_rows(view_filter: Any, data: Mapping[str, Any], n: int) -> np.ndarray | None:
     """The rows a ``CDSView`` filter keeps (``None``: all). livetrain's best-epoch ``CustomJSFilter``, known by its
     name ``livetrain:best:min`` or ``livetrain:best:max``, is computed here as in the browser: the first best finite
-    value of ``args["key"]``. Other JavaScript filters keep none.
+    value of ``args["key"]`` (values drawn as gaps, see :func:`~livetrain.frames.base.plottable`, are no candidates).
+    Other JavaScript filters keep none.
 
     Example:
         >>> best = CustomJSFilter(name="livetrain:best:max", args={"key": "y"})
@@ -165,7 +166,7 @@ def kept_rows(view_filter: Any, data: Mapping[str, Any], n: int) -> np.ndarray |
     key = getattr(view_filter, "args", {}).get("key")
     if mode is None or key not in data:
         return np.zeros(0, int)
-    y = np.asarray(data[key], float)
+    y = plottable(data[key])
     finite = np.isfinite(y)
     if not finite.any():
         return np.zeros(0, int)

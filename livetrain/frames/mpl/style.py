@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from bokeh.model import Model
 
+from ..base import plottable
+
 PT = 0.72  # matplotlib points per CSS pixel at 100 dpi; a dpi of 100 draws one pixel per CSS pixel
 _FONTS = ("Liberation Sans", "Arimo", "Helvetica", "Arial", "DejaVu Sans")  # Helvetica, or a twin of its metrics
 _DASHES = {"solid": (), "dashed": (6,), "dotted": (2, 4), "dotdash": (2, 4, 6, 4), "dashdot": (6, 4, 2, 4)}
@@ -49,11 +51,14 @@ def scalar(value: Any, data: Mapping[str, Any]) -> Any:
 
 def floats(value: Any, data: Mapping[str, Any], rows: np.ndarray | None, n: int,
            factors: dict[Any, float] | None = None) -> np.ndarray:
-    """A coordinate property as floats, one per kept row; categories become their centres.
+    """A coordinate property as floats, one per kept row; categories become their centres, and values a renderer
+    draws as gaps (see :func:`~livetrain.frames.base.plottable`) NaN.
 
     Example:
         >>> floats("x", {"x": ["a", "b", "c"]}, np.array([0, 2]), 3, {"a": 0.5, "c": 2.5}).tolist()
         [0.5, 2.5]
+        >>> floats("y", {"y": [0.5, 1e308]}, None, 2).tolist()
+        [0.5, nan]
     """
     column = data_column(value, data)
     if column is None:
@@ -61,7 +66,7 @@ def floats(value: Any, data: Mapping[str, Any], rows: np.ndarray | None, n: int,
     if factors is not None:
         column = [factors.get(tuple(f) if isinstance(f, list) else f, math.nan) for f in column]
     try:
-        values = np.asarray(column, dtype=float)
+        values = plottable(column)
     except (TypeError, ValueError):  # a column that is not numbers
         values = np.full(len(column), math.nan)
     return values if rows is None else values[rows]
