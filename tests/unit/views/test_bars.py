@@ -19,9 +19,9 @@ def test_bars_show_the_latest_epoch_per_category(cls, bar_axis):
     cb = cls()
     cb.on_epoch_end(2, "train", history(3))
     cb.flush()
-    assert cb.sources["train"].data["corrects"] == [float(v) for v in range(2, 12)]
-    assert cb.sources["train"].data["counts"] == [100.0] * 10
-    assert cb.sources["test"].data["corrects"] == [0.0] * 10
+    assert cb.sources["train"].data[cb.columns["corrects"]] == [float(v) for v in range(2, 12)]
+    assert cb.sources["train"].data[cb.columns["counts"]] == [100.0] * 10
+    assert cb.sources["test"].data[cb.columns["corrects"]] == [0.0] * 10
     fig = cb.figures[0]
     assert isinstance(getattr(fig, f"{bar_axis}_range"), FactorRange)
     assert [i.label.value for i in fig.select_one(Legend).items] == ["corrects", "counts"]
@@ -49,8 +49,9 @@ def test_labels_fixed_range_tensors_and_nan():
     cb.on_epoch_end(0, "test", {"test": {"corrects": [torch.tensor([3, 4])], "counts": [np.array([5.0, math.inf])]}})
     cb.flush()
     assert cb.sources["test"].data["category"] == ["cat", "dog"]
-    assert cb.sources["test"].data["corrects"] == [3.0, 4.0]
-    assert cb.sources["test"].data["counts"][0] == 5.0 and math.isnan(cb.sources["test"].data["counts"][1])
+    assert cb.sources["test"].data[cb.columns["corrects"]] == [3.0, 4.0]
+    counts = cb.sources["test"].data[cb.columns["counts"]]
+    assert counts[0] == 5.0 and math.isnan(counts[1])
 
 
 @pytest.mark.parametrize("make, call, error, match", [
@@ -81,6 +82,6 @@ def test_train_loop_feeds_summed_per_class_counts():
     train_loop(step, {"train": [[0, 1], [2, 0]], "val": [[1]]}, epochs=2, callbacks=[cb],
                reduce={"corrects": "sum", "counts": "sum"}, progress=False)
     assert cb.phases == ("train", "val")
-    assert cb.sources["train"].data["counts"] == [2.0, 1.0, 1.0]
-    assert cb.sources["train"].data["corrects"] == [2.0, 0.0, 0.0]
-    assert cb.sources["val"].data["counts"] == [0.0, 1.0, 0.0]
+    assert cb.sources["train"].data[cb.columns["counts"]] == [2.0, 1.0, 1.0]
+    assert cb.sources["train"].data[cb.columns["corrects"]] == [2.0, 0.0, 0.0]
+    assert cb.sources["val"].data[cb.columns["counts"]] == [0.0, 1.0, 0.0]

@@ -21,7 +21,7 @@ def test_views_share_one_layout_throttle_and_display():
     train_loop(step, {"train": [[0, 1]], "test": [[2]]}, epochs=3, callbacks=[board],
                reduce={"corrects": "sum", "counts": "sum"}, progress=False)
     assert line.sources["test"].data["epoch"] == [1, 2, 3]
-    assert bars.sources["train"].data["counts"] == [1.0, 1.0, 0.0]
+    assert bars.sources["train"].data[bars.columns["counts"]] == [1.0, 1.0, 0.0]
     assert board.displayed and line.displayed
 
 
