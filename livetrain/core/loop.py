@@ -142,11 +142,12 @@ class _EmptyPhases:
         if phase in self.warned:
             return
         self.warned.add(phase)
-        why = (f"its loader, a {type(loader).__name__}, is an iterator, used up by an earlier epoch: a generator "
-               f"or iterator can be iterated only once. Pass a list or a re-iterable loader (e.g. a DataLoader)"
-               if phase in self.seen and isinstance(loader, Iterator) else "its loader is empty")
-        warnings.warn(f"livetrain: phase {phase!r} yielded no batches in epoch {epoch + 1}, so it records no value "
-                      f"there (and in any later epoch without batches): {why}.", RuntimeWarning, stacklevel=3)
+        why = (f"Its loader, a {type(loader).__name__}, was used up by an earlier epoch: a generator or other "
+               f"iterator can be iterated only once. Pass a list or a re-iterable loader (e.g. a DataLoader)"
+               if phase in self.seen and isinstance(loader, Iterator) else "Its loader is empty")
+        warnings.warn(f"livetrain: phase {phase!r} yielded no batches in epoch {epoch + 1}; it is skipped there, "
+                      f"and in any later epoch without batches (this is the only warning). {why}.",
+                      RuntimeWarning, stacklevel=3)
 
 
 class _Saver:
