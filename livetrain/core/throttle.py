@@ -10,9 +10,9 @@ _running = threading.local()  # .throttle: the throttle whose action this thread
 
 
 def run_again(delay: float) -> bool:
-    """From inside a throttle's action: ask for the action once more in ``delay`` seconds, as a throttled
-    request the throttle's helper serves (the action left part of its work for then). ``False`` outside an
-    action, where nobody would call back: the caller must do the work now.
+    """From inside a throttle's action: ask for the action once more in ``delay`` seconds, or at the end of the
+    interval if that is sooner, as a throttled request the throttle's helper serves (the action left part of its
+    work for then). ``False`` outside an action, where nobody would call back: the caller must do the work now.
 
     Example:
         >>> run_again(0.05)
@@ -79,8 +79,8 @@ class Throttle:
             self._wake.notify()  # the helper sleeps without a deadline: give it one
 
     def _again(self, delay: float) -> None:
-        """Called by :func:`run_again` during the action, with the lock held."""
-        self._pending, self._next = True, time.monotonic() + delay
+        """Called by :func:`run_again` during the action, with the lock held: the sooner of the two wins."""
+        self._pending, self._next = True, min(self._next, time.monotonic() + delay)
         self._wake_helper(False)
 
     def flush(self) -> None:

@@ -10,7 +10,8 @@ channel, in :mod:`livetrain.display.widget`, feeds the same page code).
   ``"livetrain"`` with the whole document; the stored output's script registers that target in the
   reloaded page (through the kernel handle jupyter_bokeh gives it), and draws the plot from it. A page
   where the plot is live ignores announcements, unless one shows that the page missed an update (each
-  carries the number of updates sent before it): then it draws the announced state, and heals.
+  carries the number of updates sent before it, and each data source's length): then it draws the announced
+  state, and heals.
 - The end of a run announces the final state once more, marked ``final``: every page not live takes it,
   whatever the pacing of the announcements before.
 """
@@ -31,8 +32,10 @@ from bokeh.document.events import (
     ModelChangedEvent,
 )
 from bokeh.model import Model
+from bokeh.models import ColumnDataSource
 from bokeh.util.serialization import make_id
 
+from ..core.throttle import run_again
 from ..wire import binary, document_json, patch_message
 from .base import script_json
 
@@ -92,9 +95,11 @@ class Announcer:
         self._base: str | None = None
         self._sources: dict[str, Model] = {}
         self._changed: dict[tuple[str, str], Model] = {}
+        self._announced = True  # whether the last announcement holds the current state
         doc.on_change(self._record)
 
     def _record(self, event: DocumentChangedEvent) -> None:
+        self._announced = False
         if isinstance(event, (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent)):
             self._sources[event.model.id] = event.model
         elif isinstance(event, ModelChangedEvent):
@@ -105,6 +110,13 @@ class Announcer:
     def due(self) -> bool:
         """Whether the next announcement is due."""
         return time.monotonic() >= self._next
+
+    def follow_up(self) -> None:
+        """From a view's push: if the document changed since the last announcement, have the view's throttle
+        come back when the next is due (:func:`~livetrain.core.throttle.run_again`), so that the last state of
+        a burst is announced even if nothing changes after it."""
+        if not self._announced:
+            run_again(max(0.0, self._next - time.monotonic()))
 
     def pushed(self) -> None:
         """Tell the page that shows the plot now that pushes keep it current (it then ignores announcements)."""
@@ -119,8 +131,9 @@ class Announcer:
         events = [ColumnDataChangedEvent(self.doc, m, "data", data=binary(m.data)) for m in self._sources.values()]
         events += [ModelChangedEvent(self.doc, m, attr, getattr(m, attr)) for (_, attr), m in self._changed.items()]
         content, ids, buffers = patch_message(events) if events else (None, [], [])
-        self.send({"plot": self.plot, "seq": seq, "final": final, "doc": self._base, "patch": content,
-                   "buffers": ids}, buffers)
+        self.send({"plot": self.plot, "seq": seq, "final": final, "rows": rows(self.doc), "doc": self._base,
+                   "patch": content, "buffers": ids}, buffers)
+        self._announced = True
         spent = time.monotonic() - start
         size = len(self._base) + len(content or "") + sum(map(len, buffers))
         self._next = time.monotonic() + max(self.every, spent / self.budget, size / self.rate)
@@ -128,6 +141,17 @@ class Announcer:
     def close(self) -> None:
         """Stop recording the document's changes."""
         self.doc.remove_on_change(self._record)
+
+
+def rows(doc: Document) -> dict[str, int]:
+    """The length of each data source of ``doc``, by id: what a live page checks its own against.
+
+    Example:
+        >>> doc = Document(); source = ColumnDataSource({"x": [1, 2]}); doc.add_root(source)
+        >>> rows(doc) == {source.id: 2}
+        True
+    """
+    return {s.id: len(next(iter(s.data.values()), ())) for s in doc.select({"type": ColumnDataSource})}
 
 
 def open_comm(data: dict, buffers: list[bytes] | None) -> None:

@@ -71,8 +71,10 @@ class Pace:
 
     Example:
         >>> pace = Pace(gap=60)
-        >>> pace.ready(), pace.ready()  # outside a throttle: nobody would send it later
-        (True, True)
+        >>> pace.ready(); pace.sent()
+        True
+        >>> pace.ready()  # too soon, but outside a throttle nobody would send it later: now
+        True
     """
 
     def __init__(self, gap: float = MIN_GAP) -> None:
@@ -82,10 +84,11 @@ class Pace:
     def ready(self) -> bool:
         """Whether to send an update now; if not, the view's throttle asks again when the gap ends."""
         wait = self._next - time.monotonic()
-        if wait > 0 and run_again(wait):
-            return False
+        return not (wait > 0 and run_again(wait))
+
+    def sent(self) -> None:
+        """Note that an update has just been sent: the next waits ``gap`` seconds from now."""
         self._next = time.monotonic() + self.gap
-        return True
 
 
 def resources() -> Resources:

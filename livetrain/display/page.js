@@ -154,10 +154,15 @@
     });
   }
 
-  // Whether a page where the plot is live missed an update that this announcement's state holds.
+  // Whether a page where the plot is live missed an update that this announcement's state holds: for pushes, fewer
+  // applied than sent, or a data source whose length differs (a receiver out of step may apply garbage).
   function missed(p, data) {
     if (p.live === "widget") return p.gap && data.seq > (p.seq ?? -1);
-    return p.pushed === null || p.pushed.applied < data.seq;
+    if (p.pushed === null || p.pushed.applied < data.seq) return true;
+    return Object.entries(data.rows ?? {}).some(([id, n]) => {
+      const source = p.pushed.doc.get_model_by_id(id);
+      return source != null && (source.get_length() ?? 0) !== n;
+    });
   }
 
   function announced(data, buffers) {

@@ -86,16 +86,19 @@ class NotebookPush(Output):
         if self._handle is not None and self._unsent:
             push_notebook(handle=self._handle)
             self._pushes, self._unsent = self._pushes + 1, False
+            self._pace.sent()
 
     def push(self) -> None:
         """Send the changes made since the last push, as one PATCH-DOC (or, sooner than the pace allows after
         the last, when the view's throttle asks again); about once a second, announce the whole plot for pages
-        reloaded since, or that lost a push."""
+        reloaded since, or that lost a push (the last state of a burst too, a second later at most)."""
         if self._handle is None or self._announcer is None or not self._pace.ready():
             return
         self._send()
         if self._announcer.due():
             self._announcer.announce(self._pushes)
+        else:
+            self._announcer.follow_up()
 
     def finish(self) -> None:
         """Replace the output with the layout's final state (see :func:`~livetrain.display.base.final_output`),

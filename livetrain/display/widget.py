@@ -86,6 +86,7 @@ class WidgetOutput(Output):
             events, self._events[:] = list(self._events), []
             self._seq += 1
             send_patch(self._channel, events, self._seq)
+            self._pace.sent()
 
     def push(self) -> None:
         """Send the changes made since the last push as one message (or, sooner than the pace allows after the
@@ -94,8 +95,11 @@ class WidgetOutput(Output):
         if self._channel is None or not self._pace.ready():
             return
         self._send()
-        if self._announcer is not None and self._announcer.due():
-            self._announcer.announce(self._seq)
+        if self._announcer is not None:
+            if self._announcer.due():
+                self._announcer.announce(self._seq)
+            else:
+                self._announcer.follow_up()
 
     def finish(self) -> None:
         """Send what is pending; leave the final state in the channel (a page reloaded during the run gets it
