@@ -70,7 +70,7 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         for epoch in epoch_bar:
             for (phase, loader), bar in zip(loaders.items(), bars):
                 values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce)
-                if not values:
+                if values is None:
                     empty.warn(phase, loader, epoch)
                     continue
                 empty.seen.add(phase)
@@ -110,11 +110,12 @@ def _check(step: Any, loaders: Any, epochs: Any, history: Any) -> None:
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
-               bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any]:
-    """One phase of one epoch; returns its reduced metrics (empty if the loader yielded no batch)."""
+               bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """One phase of one epoch; returns its reduced metrics, or ``None`` if the loader yielded no batch."""
     cbs.on_epoch_begin(epoch, phase)
     reducer = EpochReducer(reduce)
     bar.reset(total=bar.total)
+    i = -1
     for i, batch in enumerate(loader):
         out = step(batch, phase)
         if not isinstance(out, Mapping):
@@ -128,7 +129,7 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
         if not bar.disable:
             bar.set_postfix(logs, refresh=False)
             bar.update()
-    return reducer.result()
+    return reducer.result() if i >= 0 else None
 
 
 class _EmptyPhases:

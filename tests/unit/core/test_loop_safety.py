@@ -161,6 +161,13 @@ def test_a_generator_loader_warns_naming_the_phase_and_why():
     assert "list" in message
 
 
+def test_a_phase_whose_batches_give_no_metrics_is_not_called_empty():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = train_loop(lambda b, p: {}, {"train": [[1]]}, epochs=2, progress=False)
+    assert h == {"train": {}}
+
+
 def test_an_empty_phase_is_skipped_and_the_other_phases_go_on(tmp_path):
     seen = []
 
