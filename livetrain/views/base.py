@@ -6,12 +6,14 @@ views that show each phase's latest values (bars, images) build on :class:`Lates
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from bokeh.model import Model
+from bokeh.models import ColumnDataSource
 
 from ..core.callback import Callback
 from ..core.checks import names
@@ -60,6 +62,10 @@ class LiveView(Callback, ABC):
         self._shown = False
         self._cell_end_pending = False
         self._host: LiveView = self
+        args, kwargs = self._settings
+        #: whether ``phases=`` was given: then it wins over ``train_loop``'s, and other phases are ignored quietly
+        self.phases_given = "phases" in inspect.signature(self.__init__).bind_partial(*args, **kwargs).arguments
+        self._warned: set[str] = set()
         self.end_with_cell = True  #: whether the end of the cell that updated the plot ends it (see above)
 
     @abstractmethod
@@ -129,32 +135,46 @@ class LiveView(Callback, ABC):
             >>> from livetrain import LinePlotsCallback
             >>> copy = LinePlotsCallback(epochs=5, keys=("loss",)).replica()
             >>> copy.on_epoch_end(0, "train", {"train": {"loss": [0.9]}})
-            >>> copy.sources["train"].data["loss"]
+            >>> copy.sources["train"].data[copy.columns["loss"]]
             [0.9]
         """
         args, kwargs = self._settings
         copy = type(self)(*args, **{**kwargs, "interval": 0})
         copy._out = None
+        copy.phases_given = True  # the phases it shows are the live view's
         copy.set_params(dict(self.params))
         if copy.phases != self.phases:
             copy.build_layout(self.phases)
         return copy
 
     def set_params(self, params: dict[str, Any]) -> None:
-        """Take ``train_loop``'s phases, unless the plot is already on screen."""
+        """Take ``train_loop``'s phases, unless ``phases=`` was given or the plot is already on screen."""
         super().set_params(params)
         phases = tuple(params.get("phases") or ())
-        if phases and phases != self.phases and not self.displayed:
+        if phases and phases != self.phases and not self.phases_given and not self.displayed:
             self.build_layout(names("phases", phases))
 
-    def _check_phase(self, phase: str) -> None:
-        if phase not in self.phases:
-            raise ValueError(f"{type(self).__name__} shows phases {list(self.phases)}, got phase {phase!r}; "
-                             f"pass phases=(...) to show it")
+    def _shows(self, phase: str) -> bool:
+        """Whether the view shows ``phase``. It ignores other phases: quietly when ``phases=`` chose them (as in
+        a :class:`~livetrain.Dashboard` whose views show different phases), else with one warning per phase."""
+        if phase in self.phases:
+            return True
+        if not self.phases_given:
+            self._warn_once(phase, f"{type(self).__name__} shows phases {list(self.phases)}, got phase {phase!r}; "
+                                   f"it is ignored. Pass phases=(...) to show it")
+        return False
 
-    def _series(self, phase: str, history: Series) -> Mapping[str, list]:
-        """``history[phase]``, or a clear error if ``phase`` is not shown or ``history`` is not shaped right."""
-        self._check_phase(phase)
+    def _warn_once(self, topic: str, message: str) -> None:
+        """Warn ``message`` the first time ``topic`` comes up for this view."""
+        if topic not in self._warned:
+            self._warned.add(topic)
+            warnings.warn(f"livetrain: {message}", RuntimeWarning, stacklevel=4)
+
+    def _series(self, phase: str, history: Series) -> Mapping[str, list] | None:
+        """``history[phase]``; ``None`` if the view does not show ``phase``; a clear error if ``history`` is not
+        shaped right."""
+        if not self._shows(phase):
+            return None
         series = history.get(phase) if isinstance(history, Mapping) else None
         if not isinstance(series, Mapping):
             raise TypeError(f"history must be a dict shaped history[phase][key] == [one value per epoch]; "
@@ -243,19 +263,26 @@ class LatestValuesView(LiveView):
         super().on_train_begin(history)
 
     def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        self._record(phase, history)
-        self._request()
+        if self._record(phase, history):
+            self._request()
 
-    def _record(self, phase: str, history: Series) -> None:
-        """Convert the latest value of every key of ``phase`` (outside the lock), then record them."""
+    def _record(self, phase: str, history: Series) -> bool:
+        """Convert the latest value of every key of ``phase`` (outside the lock), then record them; whether there
+        were any. A phase the view does not show, or that holds none of the keys (images logged in one phase
+        only), is skipped; one that holds some of them but not all is a clear error."""
         series = self._series(phase, history)
+        if series is None:
+            return False
         missing = [k for k in self.keys if k not in series or not len(series[k])]
+        if len(missing) == len(self.keys):
+            return False
         if missing:
             raise KeyError(f"history[{phase!r}] has no {self.noun} for {missing}; it has {list(series)}. "
                            f"Pass keys=(...) to {type(self).__name__}")
         latest = {(phase, k): self.convert(phase, k, series[k][-1]) for k in self.keys}
         with self.throttle.lock:
             self._latest.update(latest)
+        return True
 
 
 class StreamColumn(list):
@@ -292,6 +319,32 @@ def stream_columns(*columns: str) -> dict[str, StreamColumn]:
         {'epoch': [], 'loss': []}
     """
     return {n: StreamColumn() for n in columns}
+
+
+def stream_rows(source: ColumnDataSource, rows: list[tuple[Any, ...]]) -> None:
+    """Stream ``rows`` (one value per column of ``source``, in its order) and take them out of ``rows``, all or
+    nothing: whatever stops it, even a ``KeyboardInterrupt``, the columns keep one length, and the rows not
+    streamed stay in ``rows`` for the next call.
+
+    Example:
+        >>> src, rows = ColumnDataSource(stream_columns("x", "y0")), [(1, 0.5), (2, 0.25)]
+        >>> stream_rows(src, rows); src.data, rows
+        ({'x': [1, 2], 'y0': [0.5, 0.25]}, [])
+    """
+    n, names = len(rows), list(source.data)
+    if not n:
+        return
+    before = len(source.data[names[0]])
+    try:
+        source.stream({name: list(column) for name, column in zip(names, zip(*rows[:n]))})
+        del rows[:n]
+    except BaseException:
+        if {len(column) for column in source.data.values()} == {before + n}:
+            del rows[:n]  # streamed, only what followed was cut short (the caller holds the lock: no row came since)
+        else:
+            for column in source.data.values():
+                del column[before:]
+        raise
 
 
 def saved_keys(history: History, keys: Sequence[str] | None, phases: Sequence[str] | None,

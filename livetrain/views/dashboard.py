@@ -15,14 +15,15 @@ class Dashboard(LiveView):
     """Several live views shown as one: a column of their layouts, updated by a single push.
 
     Pass the dashboard (not its views) to ``train_loop``: it forwards every hook to each view,
-    and a view that raises is switched off on its own while the others go on. Updates of all
-    the views within one throttle window go out in one push.
+    and a view that raises is switched off on its own while the others go on. Each view shows the phases
+    given to it (``phases=``), else the loop's, and ignores the others; the dashboard's ``phases`` are
+    all of theirs. Updates of all the views within one throttle window go out in one push.
 
     Example:
         >>> from livetrain import LinePlotsCallback, VBarPlotsCallback
         >>> board = Dashboard([LinePlotsCallback(epochs=10), VBarPlotsCallback(categories=10)])
-        >>> [type(v).__name__ for v in board.views]
-        ['LinePlotsCallback', 'VBarPlotsCallback']
+        >>> [type(v).__name__ for v in board.views], board.phases
+        (['LinePlotsCallback', 'VBarPlotsCallback'], ('train', 'test'))
     """
 
     def __init__(self, views: Sequence[LiveView], interval: float = 0.1) -> None:
@@ -40,7 +41,8 @@ class Dashboard(LiveView):
         self.build_layout(())
 
     def build_layout(self, phases: tuple[str, ...]) -> None:
-        self.phases = phases  # the views check their own phases
+        """Lay the views' graphs out in a column; ``self.phases`` are the phases any view shows."""
+        self.phases = tuple(dict.fromkeys(p for v in self.views for p in v.phases))
         self.graph = column([v.graph for v in self.views])
 
     def replica(self) -> Dashboard:
@@ -61,7 +63,9 @@ class Dashboard(LiveView):
 
     def set_params(self, params: dict[str, Any]) -> None:
         self._hooks.set_params(params)  # views may rebuild their layouts for the loop's phases,
-        super().set_params(params)               # and then so does the dashboard
+        self.params = params
+        if not self.displayed:  # and then so does the dashboard
+            self.build_layout(())
 
     def on_train_begin(self, history: History) -> None:
         self._hooks.on_train_begin(history)

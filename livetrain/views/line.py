@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
 from bokeh.layouts import gridplot
@@ -25,11 +25,12 @@ from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
 from ..frames.base import BEST_FILTER
-from .base import LiveView, saved_keys, stream_columns
+from .base import LiveView, saved_keys, stream_columns, stream_rows
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
 _TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
+HUGE = 1e300  #: larger magnitudes are drawn as gaps (see :func:`plotted`)
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 
 
@@ -90,7 +91,7 @@ class LinePlotsCallback(LiveView):
     Example:
         >>> cb = LinePlotsCallback(epochs=20)
         >>> cb.on_epoch_end(0, "train", {"train": {"loss": [0.7], "acc": [0.8]}})
-        >>> cb.sources["train"].data["loss"]
+        >>> cb.sources["train"].data[cb.columns["loss"]]
         [0.7]
     """
 
@@ -102,6 +103,8 @@ class LinePlotsCallback(LiveView):
         if epochs is not None:
             whole("epochs", epochs, minimum=1)
         self.keys = names("keys", keys)
+        #: the source column of each key: user names never become column names, tooltip templates or JavaScript
+        self.columns = {k: f"y{i}" for i, k in enumerate(self.keys)}
         self.monitor = self.keys[0] if monitor is None else monitor
         if self.monitor not in self.keys:
             raise ValueError(f"monitor must be one of keys {list(self.keys)}, got {monitor!r}")
@@ -118,19 +121,20 @@ class LinePlotsCallback(LiveView):
     def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         self.batch_phases = self._batch_phases if self._batch_phases is not None else phases[:1]
-        self.sources = {p: ColumnDataSource(stream_columns("epoch", *self.keys), name=f"livetrain:line:{p}")
-                        for p in phases}
-        self.batch_sources = {p: ColumnDataSource(stream_columns("x", *self.keys), name=f"livetrain:batch:{p}")
-                              for p in phases}
+        self.sources = {p: ColumnDataSource(stream_columns("epoch", *self.columns.values()),
+                                            name=f"livetrain:line:{p}") for p in phases}
+        self.batch_sources = {p: ColumnDataSource(stream_columns("x", *self.columns.values()),
+                                                  name=f"livetrain:batch:{p}") for p in phases}
         self._x_range = Range1d(0, self.epochs or 1)
+        self._reach = 0.0  # the largest x drawn so far
         self._spans: list[Span] = []
         self._placeholders: list = []
         self.figures = [self._figure(k) for k in self.keys]
         self.graph = gridplot(self.figures, ncols=len(self.figures), toolbar_location="above",
                               toolbar_options={"logo": None})
         self._rows = dict.fromkeys(phases, 0)
-        self._pending = {p: {"epoch": [], **{k: [] for k in self.keys}} for p in phases}
-        self._batch_pending = {p: {"x": [], **{k: [] for k in self.keys}} for p in phases}
+        self._pending: dict[str, list[tuple[float, ...]]] = {p: [] for p in phases}  # rows (x, *values) to stream
+        self._batch_pending: dict[str, list[tuple[float, ...]]] = {p: [] for p in phases}
         self._batches_seen = dict.fromkeys(phases, 0)
         self._batches_per_epoch: dict[str, int] = {}
         self.best: tuple[float, float] | None = None  # (epoch, monitor value) of the best epoch so far
@@ -144,25 +148,27 @@ class LinePlotsCallback(LiveView):
         # y range a start until the first data arrives, then it is hidden (see apply_pending).
         self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
         items, lines = [], []
+        y = self.columns[key]
         for phase, color in line_colors(self.phases).items():
-            line = p.line("epoch", key, source=self.sources[phase], color=color, line_width=3, name=phase)
+            line = p.line("epoch", y, source=self.sources[phase], color=color, line_width=3, name=phase)
             renderers = [line]
             if phase in self.batch_phases:
-                renderers.append(p.line("x", key, source=self.batch_sources[phase], color=color, line_width=1,
+                renderers.append(p.line("x", y, source=self.batch_sources[phase], color=color, line_width=1,
                                         alpha=0.3))
             lines.append(line)
             items.append(LegendItem(label=phase, renderers=renderers))
-        star = p.scatter("epoch", key, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
+        best = f"best {self.phases[-1]} {self.monitor}"
+        star = p.scatter("epoch", y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
                          size=14, color="gold", line_color="black")
-        items.append(LegendItem(label=f"best {self.phases[-1]} {self.monitor}", renderers=[star]))
+        items.append(LegendItem(label=best, renderers=[star]))
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
-        value = f"@{{{key}}}{{%.6g}}"  # six significant digits: small losses stay readable
-        formatters = {f"@{{{key}}}": "printf"}
+        # Tooltip labels are plain text; values are templates, so they name only the internal columns
+        value = f"@{{{y}}}{{%.6g}}"  # six significant digits: small losses stay readable
+        formatters = {f"@{{{y}}}": "printf"}
         p.add_tools(HoverTool(renderers=lines, formatters=formatters,
                               tooltips=[("phase", "$name"), ("epoch", "@epoch"), (key, value)]))
-        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[
-            ("best epoch", f"@epoch ({self.phases[-1]} {self.monitor})"), (key, value)]))
+        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, "epoch @epoch"), (key, value)]))
         span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
         p.add_layout(span)
         self._spans.append(span)
@@ -170,10 +176,11 @@ class LinePlotsCallback(LiveView):
 
     def _best_view(self) -> CDSView:
         """A view of the last phase's source that keeps its best row. It runs in the browser, so marking the
-        best epoch costs no bytes per update; :meth:`_track_best` applies the same rule in Python, and so do
+        best epoch costs no bytes per update; :meth:`_best_after` applies the same rule in Python, and so do
         the matplotlib frames, which know the filter by its name, ``livetrain:best:min`` or ``livetrain:best:max``."""
         better = "<" if self.mode == "min" else ">"
-        return CDSView(filter=CustomJSFilter(name=f"{BEST_FILTER}:{self.mode}", args={"key": self.monitor}, code=f"""
+        column = self.columns[self.monitor]
+        return CDSView(filter=CustomJSFilter(name=f"{BEST_FILTER}:{self.mode}", args={"key": column}, code=f"""
             const y = source.data[key]; let best = -1;
             for (let i = 0; i < y.length; i++)
                 if (Number.isFinite(y[i]) && (best < 0 || y[i] {better} y[best])) best = i;
@@ -181,9 +188,9 @@ class LinePlotsCallback(LiveView):
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
-        if self.epochs is None and params.get("epochs"):
+        if params.get("epochs"):  # a resumed run goes past a fixed ``epochs``: the range holds the whole run
             with self.throttle.lock:
-                self._x_range.end = params["epochs"]
+                self._x_range.end = max(self.epochs or 0, params["epochs"])
 
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:
@@ -192,20 +199,16 @@ class LinePlotsCallback(LiveView):
         super().on_train_begin(history)
 
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        self._ingest(epoch, phase, history)
-        self._request()
+        if self._ingest(epoch, phase, history):
+            self._request()
 
     def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
-        self._check_phase(phase)
-        if phase not in self.batch_phases:
+        if not self._shows(phase) or phase not in self.batch_phases:
             return
-        row = [to_float(k, logs[k]) if k in logs else math.nan for k in self.keys]
-        with self.throttle.lock:
+        values = tuple(plotted(to_float(k, logs[k])) if k in logs else math.nan for k in self.keys)
+        with self.throttle.lock:  # one append of a whole row: an interrupt leaves all of it or none
             self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
-            pend = self._batch_pending[phase]
-            pend["x"].append(self._rows[phase] + self._fraction(batch, phase))
-            for k, v in zip(self.keys, row):
-                pend[k].append(v)
+            self._batch_pending[phase].append((self._rows[phase] + self._fraction(batch, phase), *values))
         self._request()
 
     def on_exception(self, exception: BaseException, history: History) -> None:
@@ -226,50 +229,68 @@ class LinePlotsCallback(LiveView):
             return min((batch + 1) / n, 1.0)
         return 1.0 - 1.0 / (batch + 2)  # length unknown: monotonic, stays inside the epoch
 
-    def _ingest(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
-        """Record every row of ``history[phase]`` not sent yet; the last one is ``epoch``."""
+    def _ingest(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> bool:
+        """Record every row of ``history[phase]`` not recorded yet (the last one is ``epoch``); whether there was
+        one. A phase the view does not show, or without any of the keys, is skipped: the other lines go on."""
         series = self._series(phase, history)
-        present = [k for k in self.keys if k in series]
+        if series is None:
+            return False
+        present = [k for k in self.keys if isinstance(series.get(k), Sized) and len(series[k])]
         if not present:
-            raise KeyError(f"history[{phase!r}] has none of the plotted keys {list(self.keys)}; it has "
-                           f"{list(series)}. Pass keys=(...) to {type(self).__name__}")
+            if any(isinstance(v, Sized) and len(v) for v in series.values()):
+                self._warn_once(phase, f"history[{phase!r}] has none of the plotted keys {list(self.keys)}; it "
+                                       f"has {list(series)}. Its lines stay empty; pass keys=(...) or phases=(...) "
+                                       f"to {type(self).__name__}")
+            return False
         total = max(len(series[k]) for k in present)
-        with self.throttle.lock:
+        with self.throttle.lock:  # rows are converted before anything changes, then committed
             start = self._rows[phase]
-            rows = [[to_float(k, series[k][i]) if k in series and i < len(series[k]) else math.nan
-                     for k in self.keys] for i in range(start, total)]
-            pend = self._pending[phase]
-            for offset, row in enumerate(rows):
-                x = epoch + 1 - (total - 1 - (start + offset))
-                pend["epoch"].append(x)
-                for k, v in zip(self.keys, row):
-                    pend[k].append(v)
-                if phase == self.phases[-1]:
-                    self._track_best(x, row[self.keys.index(self.monitor)])
-            self._rows[phase] = total
+            rows = [(epoch + 1 - (total - 1 - i), *(_value(series, k, i) for k in self.keys))
+                    for i in range(start, total)]
+            self._commit(phase, rows, total, self._best_after(rows) if phase == self.phases[-1] else self.best)
             if self._batches_seen[phase]:
                 self._batches_per_epoch[phase] = self._batches_seen[phase]
             self._batches_seen[phase] = 0
+        return True
 
-    def _track_best(self, x: float, v: float) -> None:
-        if math.isfinite(v) and (self.best is None or (v < self.best[1] if self.mode == "min" else v > self.best[1])):
-            self.best = (x, v)
+    def _commit(self, phase: str, rows: list[tuple[float, ...]], total: int, best: tuple[float, float] | None) -> None:
+        """Add ``rows`` to ``phase``'s pending rows, all or none: an interrupt undoes what it cut short."""
+        pending, before, saved = self._pending[phase], len(self._pending[phase]), (self._rows[phase], self.best)
+        try:
+            pending.extend(rows)
+            self._rows[phase], self.best = total, best
+        except BaseException:
+            del pending[before:]
+            self._rows[phase], self.best = saved
+            raise
+
+    def _best_after(self, rows: list[tuple[float, ...]]) -> tuple[float, float] | None:
+        """The best (x, monitor value) once ``rows`` of the last phase are added."""
+        best, column = self.best, 1 + self.keys.index(self.monitor)
+        for row in rows:
+            x, v = row[0], row[column]
+            if math.isfinite(v) and (best is None or (v < best[1] if self.mode == "min" else v > best[1])):
+                best = (x, v)
+        return best
 
     def apply_pending(self) -> None:
-        for phase, pend in self._pending.items():
-            if pend["epoch"]:
-                self.sources[phase].stream(pend)
-                self._pending[phase] = {c: [] for c in pend}
-        for phase, pend in self._batch_pending.items():
-            if pend["x"]:
-                self.batch_sources[phase].stream(pend)
-                self._batch_pending[phase] = {c: [] for c in pend}
+        for sources, pending in ((self.sources, self._pending), (self.batch_sources, self._batch_pending)):
+            for phase, rows in pending.items():
+                if rows:
+                    self._reach = max(self._reach, max(row[0] for row in rows))
+                    stream_rows(sources[phase], rows)
         if self._placeholders[0].visible and any(s.data["epoch"] for s in self.sources.values()):
             for placeholder in self._placeholders:
                 placeholder.visible = False
-        last = max(self._rows.values(), default=0) + 1
-        if not (self.epochs or self.params.get("epochs")) and last > self._x_range.end:
-            self._x_range.end = 2 ** math.ceil(math.log2(last))
+        self._grow_x_range()
+
+    def _grow_x_range(self) -> None:
+        """Widen the x range to hold every point: when the run's length is known (``epochs``, ``train_loop``),
+        only once a point goes past it; else a step ahead of the running epoch."""
+        known = self.epochs or self.params.get("epochs")
+        reach = self._reach if known else max(self._rows.values(), default=0) + 1
+        if reach > self._x_range.end:
+            self._x_range.end = 2 ** math.ceil(math.log2(reach))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(epochs={self.epochs}, keys={list(self.keys)}, phases={list(self.phases)}, "
@@ -299,6 +320,22 @@ class LinePlotsCallback(LiveView):
         """
         return History({p: {"loss": [(1 + i) / (1 + e) for e in range(epochs)],
                             "acc": [1 - 0.5 / (1 + e + i) for e in range(epochs)]} for i, p in enumerate(phases)})
+
+
+def plotted(value: float) -> float:
+    """``value`` as the line view draws it: NaN, a gap, for magnitudes above ``HUGE``, which no axis can span.
+
+    Example:
+        >>> plotted(0.5), plotted(1e308)
+        (0.5, nan)
+    """
+    return value if abs(value) <= HUGE or math.isinf(value) else math.nan
+
+
+def _value(series: Mapping[str, Any], key: str, i: int) -> float:
+    """Row ``i`` of ``series[key]`` as drawn, NaN where the key has no row ``i``."""
+    column = series.get(key)
+    return plotted(to_float(key, column[i])) if isinstance(column, Sized) and i < len(column) else math.nan
 
 
 def _numeric_keys(series: Mapping[str, list]) -> list[str]:
