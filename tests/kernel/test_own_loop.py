@@ -59,7 +59,7 @@ def check_final(messages, ids: list[str], epochs: int) -> None:
     sources = embedded_sources(script)
     for phase in ("train", "test"):
         assert sources[f"livetrain:line:{phase}"]["epoch"] == list(range(1, epochs + 1))
-        assert sources[f"livetrain:line:{phase}"]["loss"] == [1 / (e + 1 + (phase == "test")) for e in range(epochs)]
+        assert sources[f"livetrain:line:{phase}"]["y0"] == [1 / (e + 1 + (phase == "test")) for e in range(epochs)]
     assert "notebook_comms_target" not in script  # standalone: it draws without the kernel
     png = base64.b64decode(re.search(r'<img [^>]*src="data:image/png;base64,([^"]+)"', html).group(1))
     assert Image.open(io.BytesIO(png)).format == "PNG"

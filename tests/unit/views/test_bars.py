@@ -59,8 +59,6 @@ def test_labels_fixed_range_tensors_and_nan():
      ValueError, r"'corrects': expected 3 numbers, one per category, got int64 values of shape \(4,\)"),
     (lambda: VBarPlotsCallback(categories=2), lambda cb: cb.on_epoch_end(0, "train", {"train": {
         "corrects": [["a", "b"]], "counts": [[1, 1]]}}), ValueError, "expected 2 numbers"),
-    (lambda: VBarPlotsCallback(), lambda cb: cb.on_epoch_end(0, "val", history(1, "val")), ValueError,
-     "got phase 'val'"),
     (lambda: VBarPlotsCallback(), lambda cb: cb.on_epoch_end(0, "train", {"train": {"counts": [[1] * 10]}}),
      KeyError, r"no values for \['corrects'\]"),
     (lambda: None, lambda cb: VBarPlotsCallback(categories=0), ValueError, "categories must be a count"),
@@ -70,6 +68,12 @@ def test_labels_fixed_range_tensors_and_nan():
 def test_bad_input_gets_a_clear_error(make, call, error, match):
     with pytest.raises(error, match=match):
         call(make())
+
+
+def test_a_phase_it_does_not_show_is_ignored_with_a_warning():
+    cb = VBarPlotsCallback()
+    with pytest.warns(RuntimeWarning, match="got phase 'val'; it is ignored"):
+        cb.on_epoch_end(0, "val", history(1, "val"))
 
 
 def test_train_loop_feeds_summed_per_class_counts():

@@ -24,7 +24,8 @@ def test_blog_style_calls_stream_one_row_per_epoch_and_phase():
             cb.on_epoch_end(e, phase, h)
     cb.flush()
     for phase in ("train", "test"):
-        assert cb.sources[phase].data == {"epoch": [1, 2, 3], "loss": [1.0, 0.5, 1 / 3], "acc": [0.5, 0.6, 0.7]}
+        assert cb.sources[phase].data == {"epoch": [1, 2, 3], "y0": [1.0, 0.5, 1 / 3], "y1": [0.5, 0.6, 0.7]}
+        assert cb.columns == {"loss": "y0", "acc": "y1"}
 
 
 def test_layout_figures_lines_legend_hover_and_fixed_x_range():
@@ -56,7 +57,7 @@ def test_missed_epochs_are_back_filled_so_no_point_is_lost():
     cb.on_epoch_end(4, "train", epochs_history(5, ["train"]))
     cb.flush()
     assert cb.sources["train"].data["epoch"] == [1, 2, 3, 4, 5]
-    assert cb.sources["train"].data["loss"] == epochs_history(5)["train"]["loss"]
+    assert cb.sources["train"].data[cb.columns["loss"]] == epochs_history(5)["train"]["loss"]
 
 
 def test_nan_and_inf_are_kept_as_gaps_and_skipped_for_best():
@@ -64,7 +65,7 @@ def test_nan_and_inf_are_kept_as_gaps_and_skipped_for_best():
     h = {"train": {"loss": [2.0, math.nan, math.inf, 1.0], "acc": [0.1, 0.2, 0.3, math.nan]}}
     cb.on_epoch_end(3, "train", h)
     cb.flush()
-    loss = cb.sources["train"].data["loss"]
+    loss = cb.sources["train"].data[cb.columns["loss"]]
     assert loss[0] == 2.0 and math.isnan(loss[1]) and loss[2] == math.inf and loss[3] == 1.0
     assert cb.best == (4, 1.0)
 
@@ -88,9 +89,17 @@ def test_a_non_numeric_value_raises_type_error_naming_the_key():
         cb.on_epoch_end(0, "train", {"train": {"loss": [1.0], "acc": ["high"]}})
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda cb: cb.on_epoch_end(0, "val", {"val": {"loss": [1.0]}}), "got phase 'val'; it is ignored. Pass phases="),
+    (lambda cb: cb.on_epoch_end(0, "train", {"train": {"f1": [1.0]}}), r"none of the plotted keys \['loss', 'acc'\]; "
+                                                                      r"it has \['f1'\]"),
+])
+def test_input_it_cannot_draw_is_skipped_with_a_warning(call, match):
+    with pytest.warns(RuntimeWarning, match=match):
+        call(LinePlotsCallback())
+
+
 @pytest.mark.parametrize("call, error, match", [
-    (lambda cb: cb.on_epoch_end(0, "val", {"val": {"loss": [1.0]}}), ValueError, "got phase 'val'; pass phases="),
-    (lambda cb: cb.on_epoch_end(0, "train", {"train": {"f1": [1.0]}}), KeyError, "none of the plotted keys"),
     (lambda cb: cb.on_epoch_end(0, "train", {"train": [1.0]}), TypeError, "history must be a dict shaped"),
     (lambda cb: LinePlotsCallback(keys="loss"), TypeError, "keys must be a non-empty sequence of str"),
     (lambda cb: LinePlotsCallback(epochs=0), ValueError, "epochs must be an int >= 1"),
@@ -114,7 +123,7 @@ def test_per_batch_points_sit_inside_their_epoch():
     train_loop(lambda b, p: {"loss": float(b[0]), "acc": 0.5}, {"train": [[1], [2], [3], [4]]}, epochs=2,
                callbacks=[cb], progress=False)
     assert cb.batch_sources["train"].data["x"] == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
-    assert cb.batch_sources["train"].data["loss"] == [1.0, 2.0, 3.0, 4.0] * 2
+    assert cb.batch_sources["train"].data[cb.columns["loss"]] == [1.0, 2.0, 3.0, 4.0] * 2
 
 
 def test_batch_points_without_known_length_use_the_last_epoch_length():
@@ -161,7 +170,7 @@ def test_only_the_training_phase_draws_batch_points_by_default():
     both = LinePlotsCallback(batch_phases=("train", "test"))
     both.on_batch_end(0, "test", {"loss": 1.0})
     both.flush()
-    assert both.batch_sources["test"].data["loss"] == [1.0]
+    assert both.batch_sources["test"].data[both.columns["loss"]] == [1.0]
 
 
 def test_empty_plot_keeps_axes_until_data_arrives():
