@@ -24,13 +24,12 @@ from bokeh.plotting import figure
 from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
-from ..frames.base import BEST_FILTER
+from ..frames.base import BEST_FILTER, PLOTTABLE
 from .base import LiveView, saved_keys, stream_columns, stream_rows
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
 _TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
-HUGE = 1e300  #: larger magnitudes are drawn as gaps (see :func:`plotted`)
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 
 
@@ -323,13 +322,14 @@ class LinePlotsCallback(LiveView):
 
 
 def plotted(value: float) -> float:
-    """``value`` as the line view draws it: NaN, a gap, for magnitudes above ``HUGE``, which no axis can span.
+    """``value`` as the line view draws it: NaN, a gap, for magnitudes beyond
+    :data:`~livetrain.frames.base.PLOTTABLE`, which no axis can span (the renderers draw the same gaps).
 
     Example:
         >>> plotted(0.5), plotted(1e308)
         (0.5, nan)
     """
-    return value if abs(value) <= HUGE or math.isinf(value) else math.nan
+    return value if abs(value) <= PLOTTABLE or math.isinf(value) else math.nan
 
 
 def _value(series: Mapping[str, Any], key: str, i: int) -> float:
