@@ -6,6 +6,8 @@ transport all go through it. A new renderer is one module with a class that foll
 """
 from __future__ import annotations
 
+import warnings
+
 from bokeh.model import Model
 
 from ..core.registry import resolve
@@ -45,7 +47,9 @@ def open_renderer(graph: Model, renderer: str = "auto") -> tuple[Renderer, str]:
     - ``"quick"`` (the notebook's final PNG, the static transport): matplotlib, which starts in
       milliseconds, then the browser, which takes seconds to start.
 
-    Raises ``RuntimeError`` when no renderer of the policy can start, saying what to install.
+    Raises ``RuntimeError`` when no renderer of the policy can start, saying what to install. The browser renderer
+    gives each step (start, frame, close) a time limit (:func:`~livetrain.frames.browser.step_timeout`: 30 s, or
+    ``$LIVETRAIN_RENDER_TIMEOUT``); past it Chromium is killed and matplotlib draws on, with one warning.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -70,7 +74,8 @@ def open_renderer(graph: Model, renderer: str = "auto") -> tuple[Renderer, str]:
 
 
 def picture(graph: Model) -> bytes | None:
-    """A PNG of ``graph`` as it is now, by the ``"quick"`` policy; ``None`` when no renderer can start.
+    """A PNG of ``graph`` as it is now, by the ``"quick"`` policy; ``None`` when no renderer can start, or (with a
+    warning) when drawing fails.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -86,5 +91,9 @@ def picture(graph: Model) -> bytes | None:
         return None
     try:
         return to_png(drawer.capture(), compress_level=6)
+    except Exception as exc:  # noqa: BLE001 - the picture is an extra: the output it goes into must still be kept
+        warnings.warn(f"livetrain: drawing the plot's picture failed ({type(exc).__name__}: {exc}); it is left out.",
+                      RuntimeWarning, stacklevel=2)
+        return None
     finally:
         drawer.close()

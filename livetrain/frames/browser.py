@@ -7,15 +7,25 @@ included, which BokehJS's own ``export("png")`` redraws differently), in tens of
 hundreds. Toolbars are set to hide while no mouse is over them, so frames show none. Needs the
 ``playwright`` package and a Chromium executable (``$LIVETRAIN_CHROMIUM``, or ``chromium`` on ``PATH``);
 ``playwright install`` is not needed.
+
+Each step (starting Chromium and loading the page, a frame, closing) has :func:`step_timeout` seconds (30, or
+``$LIVETRAIN_RENDER_TIMEOUT``). A Chromium that takes longer counts as hung: its processes are killed, one warning
+says so, and matplotlib draws this renderer's frames from then on.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
+import math
 import os
+import queue
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import signal
+import threading
+import warnings
+from concurrent.futures import Future
 from typing import Any
 
 from bokeh.document import Document
@@ -31,6 +41,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-color-profile=srgb",
                  "--force-device-scale-factor=1", "--disable-gpu-vsync", "--disable-frame-rate-limit"]
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+#: Seconds each step of a browser renderer may take, unless ``$LIVETRAIN_RENDER_TIMEOUT`` says otherwise: a first
+#: frame of a large dashboard on a busy machine takes a few seconds; a hung Chromium never ends.
+TIMEOUT = 30.0
 
 # Finds the root view and pauses every plot view, so no throttled paint is ever scheduled (an orphaned
 # one can leave `ready` unresolved for good); each frame then repaints synchronously. `gaps` turns the numbers
@@ -113,6 +126,49 @@ def find_chromium() -> str | None:
     return next(filter(None, map(shutil.which, _NAMES)), None)
 
 
+def step_timeout() -> float:
+    """Seconds a step of the browser renderer may take: ``$LIVETRAIN_RENDER_TIMEOUT``, else :data:`TIMEOUT`.
+
+    Example:
+        >>> step_timeout() == float(os.environ.get("LIVETRAIN_RENDER_TIMEOUT", TIMEOUT))
+        True
+    """
+    value = os.environ.get("LIVETRAIN_RENDER_TIMEOUT")
+    if value is None:
+        return TIMEOUT
+    with contextlib.suppress(ValueError):
+        if 0 < float(value) < math.inf:
+            return float(value)
+    raise ValueError(f"LIVETRAIN_RENDER_TIMEOUT must be a number of seconds > 0; got {value!r}")
+
+
+class _Worker:
+    """One daemon thread that runs calls in order (Playwright's sync API stays in the thread that started it). A
+    call that overruns its time is left running: a daemon thread never holds up the interpreter's exit."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future, Any, tuple] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="livetrain-chromium", daemon=True).start()
+
+    def call(self, timeout: float, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in the thread; ``TimeoutError`` if it has not returned after ``timeout`` seconds."""
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future.result(timeout)
+
+    def stop(self) -> None:
+        """End the thread once the calls before are done."""
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, fn, args = job
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+
 class BrowserRenderer:
     """Captures ``graph``'s current state as PNG bytes, drawn by BokehJS in headless Chromium.
 
@@ -121,6 +177,11 @@ class BrowserRenderer:
     one, is drawn from a copy taken when the renderer is made). The page is loaded once; each :meth:`capture`
     sends what changed since the previous one. Playwright runs in a worker thread of the renderer,
     so it works inside a Jupyter kernel's event loop too.
+
+    Starting, each frame and closing may take ``timeout`` seconds each (default :func:`step_timeout`). A step that
+    takes longer means Chromium hangs: its processes are killed, a ``RuntimeWarning`` says so in one line, and a
+    :class:`~livetrain.frames.mpl.MatplotlibRenderer` draws the frames from then on (``name`` and ``notice`` become
+    its own); without matplotlib, the step raises ``TimeoutError``.
 
     Example (needs Chromium and playwright)::
 
@@ -134,28 +195,32 @@ class BrowserRenderer:
     notice = ("frames drawn by BokehJS in headless Chromium, as export_png draws them; renderer='matplotlib' draws "
               "them without a browser.")
 
-    def __init__(self, graph: Model, *, executable: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, graph: Model, *, executable: str | None = None, timeout: float | None = None) -> None:
         executable = executable or find_chromium()
         if executable is None:
             raise RuntimeError("no Chromium found: install it (e.g. `apt-get install chromium`) or set "
                                "LIVETRAIN_CHROMIUM to its path")
+        self.timeout = step_timeout() if timeout is None else timeout
+        if not 0 < self.timeout < math.inf:
+            raise ValueError(f"timeout must be a number of seconds > 0; got {timeout!r}")
         if graph.document is None:
             Document().add_root(graph)
         else:  # shown elsewhere (a notebook's live document): draw a copy, taken now
             graph = Document.from_json(graph.document.to_json(deferred=False)).get_model_by_id(graph.id)
         for toolbar in graph.select({"type": Toolbar}):
             toolbar.autohide = True
-        self._doc = graph.document
+        self._graph, self._doc = graph, graph.document
         self._events: list[Any] = []
         self._collect = self._events.append
         self._doc.on_change(self._collect)
-        self._timeout_ms = int(timeout * 1000)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="livetrain-chromium")
+        self._worker: _Worker | None = _Worker()
         self._closed = False
         self._playwright = self._browser = self._page = None
+        self._pid: int | None = None  # Chromium's browser process, whose process group is killed if it hangs
+        self._stand_in: Any = None  # the matplotlib renderer that draws once Chromium has hung
         html = file_html(graph, resources=INLINE, title="livetrain frames")
         try:
-            self._call(self._open, executable, html)
+            self._step("starting Chromium and loading the page", self._open, executable, html)
         except BaseException:
             self.close()
             raise
@@ -172,31 +237,49 @@ class BrowserRenderer:
             return "Chromium"
         return "playwright" if importlib.util.find_spec("playwright") is None else None
 
-    def _call(self, fn: Any, *args: Any) -> Any:
-        return self._thread.submit(fn, *args).result()
+    def _step(self, step: str, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in Playwright's thread, within ``timeout``; past it, matplotlib takes over (``None``)."""
+        try:
+            return self._worker.call(self.timeout, fn, *args)
+        except TimeoutError:
+            self._take_over(step)
+            return None
 
     def _open(self, executable: str, html: str) -> None:
         try:
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
             raise ImportError("drawing frames with Chromium needs playwright: pip install playwright "
                               "(and no `playwright install`: a system Chromium is used)") from exc
-        self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(executable_path=executable, headless=True,
-                                                         args=CHROMIUM_ARGS)
-        self._page = self._browser.new_page(device_scale_factor=1)
-        self._page.set_content(html, wait_until="load", timeout=self._timeout_ms)
-        self._page.evaluate(_SETUP, [self._timeout_ms, PLOTTABLE])
-        self._cdp = self._page.context.new_cdp_session(self._page)
+        timeout_ms = self.timeout * 1000
+        try:
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=executable, headless=True,
+                                                             args=CHROMIUM_ARGS, timeout=timeout_ms)
+            session = self._browser.new_browser_cdp_session()
+            self._pid = next(p["id"] for p in session.send("SystemInfo.getProcessInfo")["processInfo"]
+                             if p["type"] == "browser")
+            session.detach()
+            self._page = self._browser.new_page(device_scale_factor=1)
+            self._page.set_content(html, wait_until="load", timeout=timeout_ms)
+            self._page.evaluate(_SETUP, [timeout_ms, PLOTTABLE])
+            self._cdp = self._page.context.new_cdp_session(self._page)
+        except PlaywrightTimeout as exc:  # Playwright's own limits (launch, load) are the step's
+            raise TimeoutError(str(exc)) from exc
 
-    def capture(self) -> bytes:
-        """The layout as it is now, as PNG bytes."""
-        events, self._events[:] = list(self._events), []
-        patch, buffers = None, []
-        if events:
-            patch, ids, data = patch_message(events)
-            buffers = [(i, base64.b64encode(b).decode("ascii")) for i, b in zip(ids, data, strict=True)]
-        return self._call(self._shoot, patch, buffers)
+    def capture(self) -> Any:
+        """The layout as it is now: PNG bytes (a PIL image once matplotlib has taken over)."""
+        if self._stand_in is None:
+            events, self._events[:] = list(self._events), []
+            patch, buffers = None, []
+            if events:
+                patch, ids, data = patch_message(events)
+                buffers = [(i, base64.b64encode(b).decode("ascii")) for i, b in zip(ids, data, strict=True)]
+            shot = self._step("drawing a frame", self._shoot, patch, buffers)
+            if shot is not None:
+                return shot
+        return self._stand_in.capture()
 
     def _evaluate(self, function: str, *args: Any) -> Any:
         """``function(...args)`` in the page, awaited; straight over the DevTools protocol (a third of
@@ -210,32 +293,78 @@ class BrowserRenderer:
         return reply["result"].get("value")
 
     def _shoot(self, patch: str | None, buffers: list[tuple[str, str]]) -> bytes:
-        clip = self._evaluate(_FRAME, [patch, buffers, self._timeout_ms])
+        timeout_ms = self.timeout * 1000
+        clip = self._evaluate(_FRAME, [patch, buffers, timeout_ms])
         size = {"width": round(clip["width"]) + 100, "height": round(clip["height"]) + 100}
         if size != self._page.viewport_size:  # the layout changed size: lay it out as export_png would
             self._page.set_viewport_size(size)
-            clip = self._evaluate(_FRAME, [None, [], self._timeout_ms])
+            clip = self._evaluate(_FRAME, [None, [], timeout_ms])
         shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip, "fromSurface": True,
                                                           "optimizeForSpeed": True})
         return base64.b64decode(shot["data"])
 
+    def _take_over(self, step: str) -> None:
+        """Chromium hung at ``step``: kill it, and let matplotlib draw from now on, saying so once."""
+        self._stop_chromium(hung=True)
+        from .mpl import MatplotlibRenderer  # only once Chromium has failed
+
+        if MatplotlibRenderer.missing() is not None:
+            raise TimeoutError(f"Chromium hung ({step} took over {self.timeout:g} s) and was stopped; matplotlib, "
+                               f"which would draw instead, is not installed: pip install matplotlib")
+        warnings.warn(f"livetrain: Chromium hung ({step} took over {self.timeout:g} s, LIVETRAIN_RENDER_TIMEOUT) "
+                      f"and was stopped; matplotlib draws the frames from here on.", RuntimeWarning, stacklevel=4)
+        self._stand_in = MatplotlibRenderer(self._graph)
+        self.name, self.notice = self._stand_in.name, self._stand_in.notice
+
+    def _stop_chromium(self, hung: bool = False) -> None:
+        """Close the page, Chromium and Playwright, within ``timeout``; a hung Chromium's processes are killed
+        first, and so are those of one that does not close in time. Stopping again does nothing."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if hung:
+            self._kill()
+        try:
+            worker.call(self.timeout, self._shut)
+        except TimeoutError:
+            self._kill()  # the worker ends Playwright once it is free; nothing waits for it
+        except Exception:
+            if not hung:
+                raise
+        finally:
+            worker.stop()
+
+    def _kill(self) -> None:
+        """Kill Chromium's process group (the browser and its renderers): SIGKILL ends stopped processes too."""
+        if self._pid is None:  # still starting: Playwright's own launch limit ends it
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            group = os.getpgid(self._pid) if hasattr(os, "getpgid") else None
+            if group is not None and group != os.getpgid(0):
+                os.killpg(group, signal.SIGKILL)
+            else:
+                os.kill(self._pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+
     def close(self) -> None:
-        """Close the page and Chromium; closing again does nothing."""
+        """Close the page and Chromium (or the matplotlib renderer that took over); closing again does nothing."""
         if self._closed:
             return
         self._closed = True
         try:
-            self._call(self._shut)
+            if self._stand_in is not None:
+                self._stand_in.close()
+            self._stop_chromium()
         finally:
-            self._thread.shutdown(wait=True)
             self._doc.remove_on_change(self._collect)
 
     def _shut(self) -> None:
-        if self._browser is not None:
-            self._browser.close()
-        if self._playwright is not None:
-            self._playwright.stop()
-        self._playwright = self._browser = self._page = None
+        try:
+            if self._browser is not None:
+                self._browser.close()
+        finally:
+            if self._playwright is not None:
+                self._playwright.stop()
+            self._playwright = self._browser = self._page = None
 
     def __enter__(self) -> BrowserRenderer:
         return self
