@@ -6,7 +6,7 @@ from kernel_session import announcements, pushes, streamed_rows
 from livetrain.display.base import MIN_GAP
 
 ROWS = 3000
-FLOOD = f"""
+FLOOD = """
 from livetrain import LinePlotsCallback, set_transport
 set_transport("push")
 cb = LinePlotsCallback(keys=("loss",), phases=("train",))
