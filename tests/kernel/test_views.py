@@ -21,20 +21,22 @@ for e in range({start}, {start} + {n}):
             h[ph][k].append(1 / (e + 2))
         h[ph]['corrects'].append(np.arange(10) + e % 7); h[ph]['counts'].append(np.full(10, 100))
         view.on_epoch_end(e, ph, h)
-    view.flush()
+    view.flush(); time.sleep(0.2)  # flushes closer than display.base.MIN_GAP go out as one push
 """
 FILL = """
 h = {ph: {'loss': [], 'acc': [], 'corrects': [], 'counts': []} for ph in ('train', 'test')}
 """
 
 
-@pytest.mark.parametrize("make", ["VBarPlotsCallback()", "HBarPlotsCallback()"])
+# interval=60: only flush() pushes, so each push holds one epoch, both phases (the throttled run below is sent by
+# the next flush)
+@pytest.mark.parametrize("make", ["VBarPlotsCallback(interval=60)", "HBarPlotsCallback(interval=60)"])
 def test_bars_update_in_place_with_constant_bytes(kernel, make):
     first = kernel.run(f"view = {make}\nview.end_with_cell = False  # one run over several cells\nview")
     assert len(bokeh_displays(first)) == 1
     kernel.run(FILL)
     early = kernel.run(UPDATE.format(start=0, n=6))
-    kernel.run(UPDATE.format(start=6, n=500).replace("    view.flush()\n", ""))  # 500 epochs, throttled
+    kernel.run(UPDATE.format(start=6, n=500).replace("view.flush(); time.sleep(0.2)", ""))  # throttled
     late = kernel.run(UPDATE.format(start=506, n=6))
     for run in (early, late):
         assert not bokeh_displays(run) and "clear_output" not in [m.msg_type for m in run]
