@@ -108,7 +108,8 @@ def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
     assert res["final"] == 12 and len(set(res["lengths"])) >= 3, res
     for name in ("livetrain:vbar:train", "livetrain:hbar:train"):
         assert res["updates"][name] >= 3, res  # patched in place, epoch after epoch
-        assert res["data"][name]["corrects"] == [11, 12, 13, 14] and res["data"][name]["counts"] == [20] * 4
+        bars = res["data"][name]  # the keys corrects and counts, in their columns value0 and value1
+        assert bars["value0"] == [11, 12, 13, 14] and bars["value1"] == [20] * 4
     assert res["updates"]["livetrain:image:train:recon"] >= 3, res  # the grid replaced in place
     assert res["data"]["livetrain:image:train:recon"]["image"] == [[62, 242]]  # a 2-D uint32 picture: 2 rows of 8
     assert not res["comm_problems"], res
