@@ -10,7 +10,7 @@ from livetrain.core.images import make_grid, to_batch, to_rgba_u32
 
 RAW = 242 * 242 * 4  # bytes of one 64-image 28x28 grid as RGBA
 SETUP = """
-import json
+import json, time
 import numpy as np
 from livetrain.views.image import ImagePlotsCallback
 
@@ -22,8 +22,8 @@ def epochs(start, stop, flush=True):
         for ph in ('train', 'test'):
             h[ph]['recon'].append(images(e)); h[ph]['target'].append(images(e + 1000))
             cb.on_epoch_end(e, ph, h)
-            if flush:
-                cb.flush()
+            if flush:  # one push each: flushes closer than display.base.MIN_GAP would go out as one
+                cb.flush(); time.sleep(0.06)
 
 h = {ph: {'recon': [], 'target': []} for ph in ('train', 'test')}
 cb = ImagePlotsCallback()
