@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
+from bokeh.io import doc as bokeh_doc
 from bokeh.protocol import Protocol
 
 
@@ -50,3 +51,17 @@ def binary(data: dict) -> dict:
         array = np.asarray(column) if isinstance(column, list) else column
         out[key] = array if isinstance(array, np.ndarray) and array.dtype.kind in "fiub" else column
     return out
+
+
+def forget_dead_curdocs() -> None:
+    """Drop the documents Bokeh's ``curdoc()`` stack still names after they are gone.
+
+    Bokeh pushes a document on that stack while it runs a document's callbacks and pops it only if they return:
+    a Ctrl-C that lands inside them (during a push) leaves it there, and once that document is collected every
+    later ``notebook_content`` and ``file_html`` fails with "Patched curdoc has been previously destroyed". Call
+    this before them.
+
+    Example:
+        >>> forget_dead_curdocs()
+    """
+    bokeh_doc._PATCHED_CURDOCS[:] = [ref for ref in bokeh_doc._PATCHED_CURDOCS if ref() is not None]

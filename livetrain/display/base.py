@@ -17,6 +17,7 @@ from bokeh.util.serialization import make_id
 
 from ..core.throttle import run_again
 from ..frames import picture
+from ..wire import forget_dead_curdocs
 
 _bokehjs_loaded = False
 
@@ -178,6 +179,7 @@ def final_output(layout: Model) -> tuple[str, str]:
         >>> "data-root-id" in div and "embed_items_notebook" in script
         True
     """
+    forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
     script, div, _ = notebook_content(layout)
     script = safe_notebook_script(script)
     png = picture(layout)

@@ -14,6 +14,7 @@ from bokeh.io.notebook import CommsHandle, get_comms, push_notebook
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
 
+from ..wire import forget_dead_curdocs
 from .announce import Announcer, anchor, listen_script, new_plot_id
 from .base import (
     Output,
@@ -67,6 +68,7 @@ class NotebookPush(Output):
         self._doc = own_document(layout)
         ensure_bokehjs()
         target, plot = make_id(), new_plot_id()
+        forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
         script, div, cell_doc = notebook_content(layout, target)
         self._ids = display_ids()
         script = safe_notebook_script(script) + listen_script(layout.id, plot)

@@ -13,6 +13,7 @@ from bokeh.resources import INLINE
 
 from ..core.files import atomic_path
 from ..frames import picture
+from ..wire import forget_dead_curdocs
 from .base import Output
 
 REFRESH_S = 2  # how often the open page reloads itself while the run goes on
@@ -66,6 +67,7 @@ class ScriptOutput(Output):
             print(f"livetrain: the final plot is at {self.path.resolve()} and {png}")
 
     def _write(self, refresh: bool) -> None:
+        forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
         html = file_html(self._layout, resources=INLINE, title=self.path.stem)
         if refresh:
             html = re.sub(r"<head>", f'<head>\n<meta http-equiv="refresh" content="{REFRESH_S}">', html, count=1)

@@ -34,7 +34,7 @@ from bokeh.model import Model
 from bokeh.models import Toolbar
 from bokeh.resources import INLINE
 
-from ..wire import patch_message
+from ..wire import forget_dead_curdocs, patch_message
 from .base import PLOTTABLE
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -218,6 +218,7 @@ class BrowserRenderer:
         self._playwright = self._browser = self._page = None
         self._pid: int | None = None  # Chromium's browser process, whose process group is killed if it hangs
         self._stand_in: Any = None  # the matplotlib renderer that draws once Chromium has hung
+        forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
         html = file_html(graph, resources=INLINE, title="livetrain frames")
         try:
             self._step("starting Chromium and loading the page", self._open, executable, html)
