@@ -111,7 +111,8 @@ LIVE_CELLS = [CELLS[0].replace("import json, time", "import json, os, time"),
 def live_then_reloaded(page, server) -> dict:
     """Check the live page once it shows 3 epochs; save, reload, check the reloaded page once it is redrawn."""
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    # JupyterLab asks before leaving a notebook that changed since its save (the run goes on): let the reload go
+    page.on("dialog", lambda d: d.accept() if d.type == "beforeunload" else (dialogs.append(d.message), d.dismiss()))
     page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= 3", arg=SOURCE)
     check_page(page, dialogs, "live JupyterLab page")
     page.click(".jp-Notebook")
