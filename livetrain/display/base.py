@@ -151,7 +151,11 @@ def safe_notebook_script(script: str) -> str:
         >>> print(safe_notebook_script('  const docs_json = {"a": "</script>"};'))
           const docs_json = {"a": "\u003c/script\u003e"};
     """
-    return _EMBEDDED_JSON.sub(lambda m: f"{m[1]}{script_json(m[2])};", script)
+    safe, found = _EMBEDDED_JSON.subn(lambda m: f"{m[1]}{script_json(m[2])};", script)
+    if not found:  # never publish a script whose JSON could not be made safe
+        raise RuntimeError("livetrain: Bokeh's notebook script has no 'const docs_json = ...;' line to escape; "
+                           "this Bokeh version writes its scripts differently")
+    return safe
 
 
 def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: bool = False) -> None:
