@@ -111,11 +111,14 @@ class Announcer:
         """Whether the next announcement is due."""
         return time.monotonic() >= self._next
 
-    def follow_up(self) -> None:
-        """From a view's push: if the document changed since the last announcement, have the view's throttle
-        come back when the next is due (:func:`~livetrain.core.throttle.run_again`), so that the last state of
-        a burst is announced even if nothing changes after it."""
-        if not self._announced:
+    def after_push(self, seq: int) -> None:
+        """From a view's push, after update ``seq``: announce the document if the next announcement is due; else, if
+        it changed since the last one, have the view's throttle come back when it is due
+        (:func:`~livetrain.core.throttle.run_again`), so that the last state of a burst is announced even if nothing
+        changes after it."""
+        if self.due():
+            self.announce(seq)
+        elif not self._announced:
             run_again(max(0.0, self._next - time.monotonic()))
 
     def pushed(self) -> None:

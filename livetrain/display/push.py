@@ -97,10 +97,7 @@ class NotebookPush(Output):
         if self._handle is None or self._announcer is None or not self._pace.ready():
             return
         self._send()
-        if self._announcer.due():
-            self._announcer.announce(self._pushes)
-        else:
-            self._announcer.follow_up()
+        self._announcer.after_push(self._pushes)
 
     def finish(self) -> None:
         """Replace the output with the layout's final state (see :func:`~livetrain.display.base.final_output`),

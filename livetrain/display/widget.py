@@ -96,10 +96,7 @@ class WidgetOutput(Output):
             return
         self._send()
         if self._announcer is not None:
-            if self._announcer.due():
-                self._announcer.announce(self._seq)
-            else:
-                self._announcer.follow_up()
+            self._announcer.after_push(self._seq)
 
     def finish(self) -> None:
         """Send what is pending; leave the final state in the channel (a page reloaded during the run gets it

@@ -41,6 +41,17 @@ def plottable(values: Any) -> np.ndarray:
     return out
 
 
+def plotted(value: float) -> float:
+    """One number as a live view streams it: NaN, a gap, beyond :data:`PLOTTABLE`. Infinities stay (BokehJS draws
+    them as gaps, and the hover shows them); the renderers turn them into gaps with :func:`plottable`.
+
+    Example:
+        >>> plotted(0.5), plotted(1e308), plotted(float("inf"))
+        (0.5, nan, inf)
+    """
+    return value if abs(value) <= PLOTTABLE or math.isinf(value) else math.nan
+
+
 class Renderer(Protocol):
     """Draws a layout's current state. Registered in :data:`livetrain.frames.RENDERERS`; the contract tests
     (``tests/contract/test_renderers.py``) run every registered one over every registered view.

@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
-from ..frames.base import BEST_FILTER, PLOTTABLE
+from ..frames.base import BEST_FILTER, plotted
 from .base import LiveView, saved_keys, stream_columns, stream_rows
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
@@ -319,17 +319,6 @@ class LinePlotsCallback(LiveView):
         """
         return History({p: {"loss": [(1 + i) / (1 + e) for e in range(epochs)],
                             "acc": [1 - 0.5 / (1 + e + i) for e in range(epochs)]} for i, p in enumerate(phases)})
-
-
-def plotted(value: float) -> float:
-    """``value`` as the line view draws it: NaN, a gap, for magnitudes beyond
-    :data:`~livetrain.frames.base.PLOTTABLE`, which no axis can span (the renderers draw the same gaps).
-
-    Example:
-        >>> plotted(0.5), plotted(1e308)
-        (0.5, nan)
-    """
-    return value if abs(value) <= PLOTTABLE or math.isinf(value) else math.nan
 
 
 def _value(series: Mapping[str, Any], key: str, i: int) -> float:

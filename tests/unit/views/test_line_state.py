@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from livetrain import LinePlotsCallback
-from livetrain.views.line import plotted
+from livetrain.frames.base import plotted
 
 PHASES = ("train", "test")
 values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-1000, 1000))
