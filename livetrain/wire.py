@@ -5,6 +5,9 @@ sits below them: it imports only Bokeh and numpy.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
@@ -53,12 +56,33 @@ def binary(data: dict) -> dict:
     return out
 
 
+@contextmanager
+def curdocs_kept() -> Iterator[None]:
+    """Around a change to Bokeh models: if it is cut short (a Ctrl-C), take off Bokeh's ``curdoc()`` stack what
+    the change left there.
+
+    Bokeh pushes a document on that stack while it runs the document's callbacks and pops it only if they
+    return. One left behind is what ``curdoc()`` then returns, in the user's own Bokeh code too, and once that
+    document is collected, ``file_html``, ``export_png`` and ``show`` fail with "Patched curdoc has been
+    previously destroyed".
+
+    Example:
+        >>> with curdocs_kept():
+        ...     pass
+    """
+    depth = len(bokeh_doc._PATCHED_CURDOCS)
+    try:
+        yield
+    except BaseException:
+        del bokeh_doc._PATCHED_CURDOCS[depth:]
+        raise
+
+
 def forget_dead_curdocs() -> None:
     """Drop the documents Bokeh's ``curdoc()`` stack still names after they are gone.
 
-    Bokeh pushes a document on that stack while it runs a document's callbacks and pops it only if they return:
-    a Ctrl-C that lands inside them (during a push) leaves it there, and once that document is collected every
-    later ``notebook_content`` and ``file_html`` fails with "Patched curdoc has been previously destroyed". Call
+    A Ctrl-C inside a document's callbacks outside :func:`curdocs_kept` (in the user's own Bokeh code) leaves
+    the document there; once it is collected, every later ``notebook_content`` and ``file_html`` fails. Call
     this before them.
 
     Example:

@@ -22,6 +22,7 @@ from ..core.throttle import Throttle
 from ..display import open_output
 from ..display.base import Output
 from ..display.env import after_cell
+from ..wire import curdocs_kept
 
 Series = Mapping[str, Mapping[str, list]]
 
@@ -86,7 +87,7 @@ class LiveView(Callback, ABC):
         if self._host is not self:
             self._host.show()
             return
-        with self.throttle.lock:
+        with self.throttle.lock, curdocs_kept():
             self.apply_pending()
             if self._out is not None:
                 self._out.show(self.graph)
@@ -182,7 +183,8 @@ class LiveView(Callback, ABC):
         return series
 
     def _push(self) -> None:
-        self.apply_pending()
+        with curdocs_kept():
+            self.apply_pending()
         if self._out is None:
             return
         try:

@@ -2,6 +2,9 @@
 import gc
 
 from bokeh.document import Document
+from bokeh.embed import file_html
+from bokeh.io import curdoc
+from bokeh.resources import INLINE
 
 from livetrain import LinePlotsCallback
 from livetrain.display.base import final_output
@@ -29,3 +32,11 @@ def test_the_final_output_works_after_a_ctrl_c_inside_a_document_callback():
     gc.collect()  # the document that Bokeh's curdoc() stack still names is gone
     div, script = final_output(LinePlotsCallback().graph)
     assert "data-root-id" in div and "embed_items_notebook" in script
+
+
+def test_a_ctrl_c_inside_a_document_callback_leaves_bokehs_curdoc_as_it_was():
+    before = curdoc()
+    assert interrupted_push()
+    assert curdoc() is before  # not the view's document, which Bokeh would name until it is collected
+    gc.collect()
+    assert "Bokeh Application" in file_html(LinePlotsCallback().graph, INLINE)  # Bokeh's own, not livetrain's
