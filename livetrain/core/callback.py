@@ -22,6 +22,9 @@ class Callback:
             (a phase that yielded no batch in the epoch gets no on_epoch_end: it has no value there)
         on_train_end, or on_exception on an error or a KeyboardInterrupt
 
+    ``on_log`` comes at any time, once per call of ``History.log`` (and of the ``SummaryWriter`` methods): step-level
+    values at their own cadence.
+
     Example:
         >>> class Printer(Callback):
         ...     def on_epoch_end(self, epoch, phase, history):
@@ -48,6 +51,10 @@ class Callback:
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         """Called when ``phase`` of ``epoch`` ends; ``history[phase][key][-1]`` is the epoch's value."""
 
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        """Called after ``history.log(logs, step)``: ``logs`` maps each tag to the value logged at global ``step``,
+        as given (a JAX or torch scalar is not read here); ``history.steps[tag]`` holds the whole series."""
+
     def on_train_end(self, history: History) -> None:
         """Called once after the last epoch."""
 
@@ -64,7 +71,7 @@ class CallbackList(Callback):
     with one warning; the others go on.
 
     ``KeyboardInterrupt`` and other ``BaseException``s are not caught: they stop the run. Callbacks that do
-    not override ``on_batch_end`` are not called per batch.
+    not override ``on_batch_end`` or ``on_log`` are not called for them.
 
     Example:
         >>> class Broken(Callback):
@@ -102,6 +109,9 @@ class CallbackList(Callback):
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         self.each("on_epoch_end", lambda cb: cb.on_epoch_end(epoch, phase, history))
 
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        self.each("on_log", lambda cb: cb.on_log(step, logs, history), skip_default=True)
+
     def on_train_end(self, history: History) -> None:
         self.each("on_train_end", lambda cb: cb.on_train_end(history))
 
@@ -119,8 +129,8 @@ class CallbackList(Callback):
         """
         default = getattr(Callback, hook, None) if skip_default else None
         for cb in list(self.active):
-            if default is not None and getattr(type(cb), hook, None) is default:
-                continue
+            if default is not None and getattr(type(cb), hook, default) is default:
+                continue  # not overridden, or a duck-typed callback without this optional hook
             try:
                 call(cb)
             except Exception as exc:  # noqa: BLE001 - isolating callbacks is the point
