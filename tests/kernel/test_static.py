@@ -40,7 +40,8 @@ def test_a_png_redrawn_in_place_at_most_once_a_second_then_the_final_state():
     assert not bokeh_displays(shown + trained)  # no JavaScript needed
     assert not [m for m in shown + trained if m.msg_type == "comm_open" and "bokeh" in str(m.content)]
     updates = pictures(trained, "update_display_data")
-    assert 3 <= len(updates) <= 5  # 3 s of training: about one redraw a second, plus the final one
+    took = trained[-1].sent_at - trained[0].sent_at  # 3 s of training, longer on a loaded machine
+    assert 3 <= len(updates) <= took + 2, (len(updates), took)  # about one redraw a second, plus the final one
     assert not [m for m in trained if m.msg_type == "display_data"]
     red = [((u[..., 0] > 180) & (u[..., 1] < 80)).sum() for u in updates]  # the train line grows
     assert red == sorted(red) and red[-1] > red[0]
