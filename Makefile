@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_updates.py
 	$(BIN)/python benchmarks/bench_images.py
 	$(BIN)/python benchmarks/bench_frames.py
+	$(BIN)/python benchmarks/bench_overhead.py
 
 clean:
 	rm -rf $(VENV) build notebooks/executed .pytest_cache .hypothesis

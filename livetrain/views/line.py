@@ -24,6 +24,7 @@ from bokeh.plotting import figure
 from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
+from ..core.throttle import run_again
 from ..frames.base import BEST_FILTER, plotted
 from .base import LiveView, saved_keys, stream_columns, stream_rows
 
@@ -68,7 +69,8 @@ class LinePlotsCallback(LiveView):
 
     Each update streams only the new rows (``ColumnDataSource.stream``) and pushes at most
     every ``interval`` seconds, so its cost does not grow with the history. Per-batch values
-    (``on_batch_end``) of ``batch_phases`` are drawn as a thin line under the epoch line. Click a legend entry to
+    (``on_batch_end``) of ``batch_phases`` are drawn as a thin line under the epoch line; they may be JAX, torch or
+    numpy values, read only when the plot updates (so logging one does not wait for the device). Click a legend entry to
     hide its series; hover shows exact values. A star on every figure marks the best epoch:
     the best ``monitor`` value of the last phase (e.g. the lowest test loss). NaN and
     infinities show as gaps.
@@ -125,9 +127,11 @@ class LinePlotsCallback(LiveView):
         self.batch_sources = {p: ColumnDataSource(stream_columns("x", *self.columns.values()),
                                                   name=f"livetrain:batch:{p}") for p in phases}
         self._x_range = Range1d(0, self.epochs or 1)
+        self._x_end = self._x_range.end  # read here, not from the model: a Bokeh property read costs 10-100 µs
         self._reach = 0.0  # the largest x drawn so far
         self._spans: list[Span] = []
         self._placeholders: list = []
+        self._placeholders_visible = True
         self.figures = [self._figure(k) for k in self.keys]
         self.graph = gridplot(self.figures, ncols=len(self.figures), toolbar_location="above",
                               toolbar_options={"logo": None})
@@ -189,7 +193,7 @@ class LinePlotsCallback(LiveView):
         super().set_params(params)
         if params.get("epochs"):  # a resumed run goes past a fixed ``epochs``: the range holds the whole run
             with self.throttle.lock:
-                self._x_range.end = max(self.epochs or 0, params["epochs"])
+                self._x_end = self._x_range.end = max(self.epochs or 0, params["epochs"])
 
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:
@@ -201,14 +205,30 @@ class LinePlotsCallback(LiveView):
         if self._ingest(epoch, phase, history):
             self._request()
 
-    def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, float]) -> None:
+    def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, Any]) -> None:
         if not self._shows(phase) or phase not in self.batch_phases:
             return
-        values = tuple(plotted(to_float(k, logs[k])) if k in logs else math.nan for k in self.keys)
+        values = tuple(logs.get(k, math.nan) for k in self.keys)  # raw: read when applied (see _read_rows)
         with self.throttle.lock:  # one append of a whole row: an interrupt leaves all of it or none
             self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
             self._batch_pending[phase].append((self._rows[phase] + self._fraction(batch, phase), *values))
         self._request()
+
+    def _read_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Replace the raw values in ``rows`` (per-batch rows, as ``on_batch_end`` recorded them) by the numbers
+        drawn, all at once: reading a JAX or torch value waits for the device, so it happens here, once per
+        push, not once per batch (only the newest value may still be computing). A value that is not a number
+        is a gap, with one warning naming its key; an interrupt leaves ``rows`` raw."""
+        rows[:] = [(row[0], *(self._read(key, value) for key, value in zip(self.keys, row[1:]))) for row in rows]
+
+    def _read(self, key: str, value: Any) -> float:
+        if type(value) is float:
+            return plotted(value)
+        try:
+            return plotted(to_float(key, value))
+        except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
+            self._warn_once(f"batch:{key}", f"on_batch_end: {exc}; {type(self).__name__} draws it as a gap")
+            return math.nan
 
     def on_exception(self, exception: BaseException, history: History) -> None:
         what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"
@@ -273,14 +293,21 @@ class LinePlotsCallback(LiveView):
         return best
 
     def apply_pending(self) -> None:
+        try:
+            for rows in self._batch_pending.values():
+                self._read_rows(rows)
+        except BaseException:  # an interrupt while a value is read: the rows wait, and a later push reads them
+            run_again(0)
+            raise
         for sources, pending in ((self.sources, self._pending), (self.batch_sources, self._batch_pending)):
             for phase, rows in pending.items():
                 if rows:
                     self._reach = max(self._reach, max(row[0] for row in rows))
                     stream_rows(sources[phase], rows)
-        if self._placeholders[0].visible and any(s.data["epoch"] for s in self.sources.values()):
+        if self._placeholders_visible and any(s.data["epoch"] for s in self.sources.values()):
             for placeholder in self._placeholders:
                 placeholder.visible = False
+            self._placeholders_visible = False
         self._grow_x_range()
 
     def _grow_x_range(self) -> None:
@@ -288,8 +315,8 @@ class LinePlotsCallback(LiveView):
         only once a point goes past it; else a step ahead of the running epoch."""
         known = self.epochs or self.params.get("epochs")
         reach = self._reach if known else max(self._rows.values(), default=0) + 1
-        if reach > self._x_range.end:
-            self._x_range.end = 2 ** math.ceil(math.log2(reach))
+        if reach > self._x_end:
+            self._x_end = self._x_range.end = 2 ** math.ceil(math.log2(reach))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(epochs={self.epochs}, keys={list(self.keys)}, phases={list(self.phases)}, "

@@ -148,25 +148,43 @@ def test_an_interrupt_at_any_bytecode_of_an_update_leaves_whole_rows_and_later_u
     assert column(cb, "train", "loss") == [1 / e for e in epochs]
 
 
-def test_an_interrupt_while_a_value_converts_changes_nothing():
-    class Interrupting:  # a 0-d tensor whose value is pressed out of the GPU when Ctrl-C comes
-        ndim = 0
+class Interrupting:  # a 0-d tensor whose value is pressed out of the GPU when Ctrl-C comes
+    ndim = 0
 
-        def item(self):
+    def __init__(self, times=math.inf, value=0.75):
+        self.times, self.value = times, value  # interrupted ``times`` reads, then ``value``
+
+    def item(self):
+        self.times -= 1
+        if self.times >= 0:
             raise KeyboardInterrupt
+        return self.value
 
+
+def test_an_interrupt_while_an_epoch_value_converts_changes_nothing():
     cb = LinePlotsCallback(phases=("train",), interval=0)
     h = {"train": {"loss": [0.5], "acc": [Interrupting()]}}
-    for call in (lambda: cb.on_batch_end(0, "train", {"loss": 1.0, "acc": Interrupting()}),
-                 lambda: cb.on_epoch_end(0, "train", h)):
-        with pytest.raises(KeyboardInterrupt):
-            call()
+    with pytest.raises(KeyboardInterrupt):
+        cb.on_epoch_end(0, "train", h)
     h["train"]["acc"][0] = 0.25
-    cb.on_batch_end(1, "train", {"loss": 2.0, "acc": 0.75})
     cb.on_epoch_end(0, "train", h)
     cb.flush()
     assert cb.sources["train"].data["epoch"] == [1] and column(cb, "train", "acc") == [0.25]
-    assert column(cb, "train", "loss", "batch_sources") == [2.0]
+
+
+@pytest.mark.parametrize("then", ["next batch", "on_exception"])
+def test_an_interrupt_while_batch_values_are_read_keeps_them_whole_for_the_next_push(then):
+    cb = LinePlotsCallback(phases=("train",), interval=0)
+    cb.on_batch_end(0, "train", {"loss": 1.0, "acc": 0.5})
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C while the push waits for the device: nothing is streamed
+        cb.on_batch_end(1, "train", {"loss": 2.0, "acc": Interrupting(times=1, value=0.75)})
+    assert lengths(cb)["livetrain:batch:train"] == {1}
+    if then == "next batch":
+        cb.on_batch_end(2, "train", {"loss": 3.0, "acc": 0.25})
+    else:  # the loop ends on the interrupt: its final push reads what was left
+        cb.on_exception(KeyboardInterrupt(), History())
+    assert column(cb, "train", "acc", "batch_sources") == [0.5, 0.75, 0.25][:3 if then == "next batch" else 2]
+    assert column(cb, "train", "loss", "batch_sources") == [1.0, 2.0, 3.0][:3 if then == "next batch" else 2]
 
 
 def test_huge_values_are_gaps_and_the_view_goes_on():
