@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gif.add_argument("--last-ms", type=int, default=1500, help="time the last frame stays (default: 1500)")
     args = parser.parse_args(argv)
     try:
-        history = History.load(args.history)
+        history = History.load(args.history, keep_images=None)  # every epoch's image batch: one frame each
         exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, cmap=args.cmap),
                                  renderer=args.renderer, every=args.every)
         replay(history, exporter)

@@ -17,6 +17,7 @@ from .frames.base import Renderer
 from .views.base import LiveView
 
 Lengths = dict[str, dict[str, int]]
+Latest = dict[str, dict[str, Any]]
 
 
 class FrameExporter(Callback):
@@ -60,7 +61,9 @@ class FrameExporter(Callback):
         self.view, self.renderer, self.eager, self.every = view, renderer, eager, every
         self.gif, self.frames_dir = gif, frames_dir
         self.notice: str | None = None  # which renderer drew the frames, once they are drawn
-        self._marks: dict[int, tuple[Mapping[str, Mapping[str, list]], Lengths, list[str]]] = {}
+        # per epoch: the history, its lengths then, the phases ended, and their latest values (History drops old
+        # image batches from memory; these references keep the ones the frames need)
+        self._marks: dict[int, tuple[Mapping[str, Mapping[str, list]], Lengths, list[str], Latest]] = {}
         self._drawn: dict[int, bytes] = {}
         self._replica: LiveView | None = None
         self._fed = 0  # how many of the recorded epochs, in order, the replica has been fed
@@ -69,9 +72,10 @@ class FrameExporter(Callback):
 
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         lengths = {p: {k: len(v) for k, v in series.items()} for p, series in history.items()}
+        latest = {k: v[-1] for k, v in history.get(phase, {}).items() if v}
         with self._lock:
-            _, _, phases = self._marks.get(epoch, (None, None, []))
-            self._marks[epoch] = (history, lengths, [*phases, phase])
+            _, _, phases, kept = self._marks.get(epoch, (None, None, [], {}))
+            self._marks[epoch] = (history, lengths, [*phases, phase], {**kept, phase: latest})
         if self.eager and phase == (self.params.get("phases") or list(history))[-1]:
             self._queue().put(epoch)
 
@@ -149,8 +153,14 @@ class FrameExporter(Callback):
         with self._lock:
             todo = [e for e in sorted(self._marks)[self._fed:] if e <= epoch]
             marks = [self._marks[e] for e in todo]
-        for e, (history, lengths, phases) in zip(todo, marks):
+        for e, (history, lengths, phases, kept) in zip(todo, marks):
             past = {p: {k: history[p][k][:n] for k, n in keys.items()} for p, keys in lengths.items()}
+            for p, latest in kept.items():
+                for k, value in latest.items():
+                    if past[p].get(k) and past[p][k][-1] is None:
+                        past[p][k][-1] = value
+            with self._lock:  # fed: its references are no longer needed
+                self._marks[e] = (history, lengths, phases, {})
             for phase in phases:
                 if phase in self._replica.phases:
                     self._replica.on_epoch_end(e, phase, past)

@@ -32,9 +32,15 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     (a :class:`History`: ``History.load(path)``, or ``History(d)`` for a dict ``d``) to resume: epochs continue
     from it.
 
-    With ``history_path``, the history is saved there (atomically) after every phase's callbacks and once more
-    at the end, so what callbacks add to it is saved too. A save that fails (a full disk) warns once; training
-    goes on and the history stays in memory.
+    Each epoch's values land at index ``epoch`` of their lists (gaps padded with NaN, or ``None`` for arrays): a
+    run resumed after a kill between two phases, or a metric missing some epochs, stays aligned. Each batch's
+    metrics also go to ``history.steps`` as traces ``"phase/key"`` (then ``on_log``) at the global step: the
+    number of training batches done so far (those of the ``"train"`` phase, else of the first phase), with the
+    epoch (``epoch + fraction of the phase done``) when the loader has a length.
+
+    With ``history_path``, the history is saved there after every phase's callbacks and once more at the end, so
+    what callbacks add to it is saved too; each save appends only what is new (see :meth:`History.save`). A save
+    that fails (a full disk) warns once; training goes on and the history stays in memory.
 
     A phase whose loader yields no batches in an epoch is skipped in that epoch (no value, no ``on_epoch_end``),
     with one warning naming it. A generator or other iterator is used up by the first epoch: pass a list or a
@@ -58,8 +64,11 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     EpochReducer(reduce)  # bad reductions fail here, before any training
     cbs = CallbackList(callbacks)
     saver = _Saver(history_path)
+    if history_path is not None:
+        history.path = history_path  # large arrays leave memory once saved there
     first = max((history.epochs(p) for p in loaders), default=0)
     steps = {p: len(ld) for p, ld in loaders.items() if isinstance(ld, Sized)}
+    log = _BatchLog(history, cbs, list(loaders), steps, first)
     cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
     epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
     # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
@@ -69,12 +78,12 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         cbs.on_train_begin(history)
         for epoch in epoch_bar:
             for (phase, loader), bar in zip(loaders.items(), bars):
-                values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce)
+                values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce, log)
                 if values is None:
                     empty.warn(phase, loader, epoch)
                     continue
                 empty.seen.add(phase)
-                history.append(phase, values)
+                history.append(phase, values, epoch=epoch)
                 cbs.on_epoch_end(epoch, phase, history)
                 saver.save(history)
                 epoch_bar.set_postfix({f"{phase}_{k}": v for k, v in values.items() if isinstance(v, float)},
@@ -110,7 +119,7 @@ def _check(step: Any, loaders: Any, epochs: Any, history: Any) -> None:
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
-               bar: tqdm, reduce: Mapping[str, str] | None) -> dict[str, Any] | None:
+               bar: tqdm, reduce: Mapping[str, str] | None, log: _BatchLog) -> dict[str, Any] | None:
     """One phase of one epoch; returns its reduced metrics, or ``None`` if the loader yielded no batch."""
     cbs.on_epoch_begin(epoch, phase)
     reducer = EpochReducer(reduce)
@@ -126,10 +135,38 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
         weight = to_float("batch_size", size) if size is not None else (batch_size(batch) or 1)
         logs = reducer.add(logs, weight)
         cbs.on_batch_end(i, phase, logs)
+        if logs:
+            log(epoch, phase, i, logs)
         if not bar.disable:
             bar.set_postfix(logs, refresh=False)
             bar.update()
     return reducer.result() if i >= 0 else None
+
+
+class _BatchLog:
+    """Logs each batch's metrics as traces ``phase/key`` at the global step (training batches done so far), then
+    calls ``on_log``. A resumed run goes on from the steps its history holds."""
+
+    def __init__(self, history: History, cbs: CallbackList, phases: list[str], lengths: Mapping[str, int],
+                 first: int) -> None:
+        self.history, self.cbs, self.lengths = history, cbs, lengths
+        self.train = "train" if "train" in phases else phases[0]
+        self.tags: dict[str, dict[str, str]] = {p: {} for p in phases}
+        logged = [int(t.step.max()) for tag, t in history.steps.items() if tag.startswith(f"{self.train}/") and len(t)]
+        self.done = max(max(logged, default=0), first * lengths.get(self.train, 0))
+        self.listened = any(getattr(type(cb), "on_log", Callback.on_log) is not Callback.on_log for cb in cbs.active)
+
+    def __call__(self, epoch: int, phase: str, batch: int, logs: Mapping[str, Any]) -> None:
+        if phase == self.train:
+            self.done += 1
+        n, names = self.lengths.get(phase), self.tags[phase]
+        try:
+            tagged = {names[k]: v for k, v in logs.items()}
+        except KeyError:
+            tagged = {names.setdefault(k, f"{phase}/{k}"): v for k, v in logs.items()}
+        self.history.log(tagged, self.done, epoch=epoch + (batch + 1) / n if n else None)
+        if self.listened:
+            self.cbs.on_log(self.done, tagged, self.history)
 
 
 class _EmptyPhases:

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livetrain import History
@@ -66,8 +66,25 @@ def test_load_plain_dict_and_reject_garbage(tmp_path):
 values = st.one_of(st.floats(allow_nan=False), st.integers(-10**6, 10**6), st.just(math.inf), st.just(-math.inf))
 
 
+@settings(deadline=None)  # each example writes and fsyncs a file: slow on a loaded machine
 @given(st.dictionaries(st.sampled_from(["train", "test", "val"]),
                        st.dictionaries(st.text(min_size=1, max_size=8), st.lists(values, max_size=5)), max_size=3))
 def test_round_trip_property(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("h") / "h.json"
     assert History.load(History(data).save(path)) == data
+
+
+def test_append_at_an_epoch_pads_the_gaps_so_epochs_stay_aligned():
+    h = History()
+    h.append("train", {"loss": 1.0}, epoch=0)
+    h.append("train", {"loss": 0.9, "lr": 0.1, "recon": np.zeros((2, 2))}, epoch=2)  # epoch 1 lost, lr and recon new
+    assert h["train"]["loss"][::2] == [1.0, 0.9] and math.isnan(h["train"]["loss"][1])
+    assert [math.isnan(v) for v in h["train"]["lr"]] == [True, True, False]
+    assert h["train"]["recon"][:2] == [None, None]  # not a number: None
+    h.append("train", {"loss": 0.8}, epoch=3)  # lr missing this epoch: padded when it comes back
+    h.append("train", {"loss": 0.7, "lr": np.float32(0.05)}, epoch=4)
+    assert len(h["train"]["lr"]) == 5 and math.isnan(h["train"]["lr"][3])
+    h.append("train", {"loss": 0.5}, epoch=4)  # the same epoch again: replaced
+    assert h["train"]["loss"][4] == 0.5 and h.epochs("train") == 5
+    with pytest.raises(ValueError, match="epoch must be an int >= 0 or None, got -1"):
+        h.append("train", {"loss": 1.0}, epoch=-1)

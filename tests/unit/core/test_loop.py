@@ -1,4 +1,6 @@
 import math
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -157,3 +159,99 @@ def test_per_class_counts_are_summed_and_images_kept_with_reduce():
     assert [s.tolist() for s in h["train"]["sample"]] == [[0.0]] * 2
     with pytest.raises(ValueError, match="reduce must map"):
         train_loop(step, {"train": [[0.0]]}, epochs=1, reduce={"counts": "median"}, progress=False)
+
+
+def test_batches_are_logged_as_traces_at_the_global_step_and_reach_on_log():
+    seen = []
+
+    class Logs(Callback):
+        def on_log(self, step, logs, history):
+            seen.append((step, dict(logs), len(history.steps[next(iter(logs))])))
+
+    loaders = {"train": [[1.0], [2.0]], "test": [[5.0]]}
+    h = train_loop(mean_step, loaders, epochs=2, callbacks=[Logs()], progress=False)
+    assert seen == [(1, {"train/loss": 1.0}, 1), (2, {"train/loss": 2.0}, 2), (2, {"test/loss": 5.0}, 1),
+                    (3, {"train/loss": 1.0}, 3), (4, {"train/loss": 2.0}, 4), (4, {"test/loss": 5.0}, 2)]
+    train, test = h.steps["train/loss"], h.steps["test/loss"]
+    assert train.step.tolist() == [1, 2, 3, 4] and train.epoch.tolist() == [0.5, 1.0, 1.5, 2.0]
+    assert test.step.tolist() == [2, 4] and test.epoch.tolist() == [1.0, 2.0]
+    h = train_loop(mean_step, loaders, epochs=1, history=h, progress=False)  # a resumed run goes on
+    assert h.steps["train/loss"].step.tolist() == [1, 2, 3, 4, 5, 6] and h.steps["test/loss"].step[-1] == 6
+
+
+def test_batches_of_a_loader_without_length_have_no_epoch():
+    class Loader:
+        def __iter__(self):
+            return iter([[1.0], [2.0]])
+
+    h = train_loop(mean_step, {"train": Loader()}, epochs=1, progress=False)
+    assert h.steps["train/loss"].step.tolist() == [1, 2] and np.isnan(h.steps["train/loss"].epoch).all()
+
+
+def test_a_metric_missing_some_epochs_stays_aligned():
+    epochs = iter(range(100))
+    state = {}
+
+    class Epoch(Callback):
+        def on_epoch_begin(self, epoch, phase):
+            state["epoch"] = next(epochs)
+
+    def step(batch, phase):
+        return {"loss": 1.0, **({"extra": float(state["epoch"])} if state["epoch"] % 2 else {})}
+
+    h = train_loop(step, {"train": [[1.0]]}, epochs=4, callbacks=[Epoch()], progress=False)
+    assert h["train"]["loss"] == [1.0] * 4
+    assert [math.isnan(v) for v in h["train"]["extra"]] == [True, False, True, False]
+    assert h["train"]["extra"][1::2] == [1.0, 3.0]
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX, if loaded, warns; the child runs no JAX
+def test_a_run_killed_between_its_phases_resumes_with_its_epochs_aligned(tmp_path):
+    path = tmp_path / "h.json"
+    state = {}
+
+    class Epoch(Callback):
+        def on_epoch_begin(self, epoch, phase):
+            state["epoch"] = epoch
+            if state.get("kill") == (epoch, phase):
+                os.kill(os.getpid(), signal.SIGKILL)  # a real kill: no cleanup, no final save
+
+    def step(batch, phase):
+        return {"epoch": float(state["epoch"])}
+
+    loaders = {"train": [[1.0], [2.0]], "test": [[3.0]]}
+    pid = os.fork()
+    if pid == 0:
+        try:
+            state["kill"] = (2, "test")
+            train_loop(step, loaders, epochs=5, callbacks=[Epoch()], history_path=path, progress=False)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    h = History.load(path)
+    assert h["train"]["epoch"] == [0.0, 1.0, 2.0] and h["test"]["epoch"] == [0.0, 1.0]
+    h = train_loop(step, loaders, epochs=2, callbacks=[Epoch()], history=h, history_path=path, progress=False)
+    assert h["train"]["epoch"] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert h["test"]["epoch"][:2] == [0.0, 1.0] and math.isnan(h["test"]["epoch"][2])
+    assert h["test"]["epoch"][3:] == [3.0, 4.0]  # each value at its own epoch
+    assert h.steps["train/epoch"].step.tolist() == list(range(1, 11))
+    assert h.steps["test/epoch"].step.tolist() == [2, 4, 8, 10]
+    assert History.load(path)["test"]["epoch"][3:] == [3.0, 4.0]
+
+
+def test_history_path_keeps_the_last_image_batches_in_memory_and_all_in_the_files(tmp_path):
+    def step(batch, phase):
+        return {"loss": 1.0, "recon": np.full((16, 8, 8), float(len(h_epochs)))}
+
+    h_epochs = []
+
+    class Count(Callback):
+        def on_epoch_end(self, epoch, phase, history):
+            h_epochs.append(epoch)
+
+    h = train_loop(step, {"train": [[1.0]]}, epochs=7, callbacks=[Count()], reduce={"recon": "last"},
+                   history_path=tmp_path / "h.json", progress=False)
+    assert [b is None for b in h["train"]["recon"]] == [True] * 3 + [False] * 4
+    saved = History.load(tmp_path / "h.json", keep_images=None)["train"]["recon"]
+    assert [float(b[0, 0, 0]) for b in saved] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
