@@ -30,6 +30,17 @@ from .base import (
 PUSHED = (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent, ModelChangedEvent)  # what a push sends
 
 
+class _Handle(CommsHandle):
+    """Bokeh's comm handle, holding every change of the plot's own document for the next push, also those of models
+    added after the plot was shown (a panel for a new tag): Bokeh's own drops them, as not in its copy of the
+    document, so the page would never get their data."""
+
+    def _document_model_changed(self, event: DocumentChangedEvent) -> None:
+        self.doc.callbacks.trigger_on_change(event)
+
+    _column_data_changed = _columns_streamed = _columns_patched = _document_model_changed
+
+
 class NotebookPush(Output):
     """One layout in one output, updated by ``push_notebook`` on this object's own handle.
 
@@ -73,7 +84,8 @@ class NotebookPush(Output):
         self._ids = display_ids()
         script = safe_notebook_script(script) + listen_script(layout.id, plot)
         publish_plot(self._ids, layout.id, anchor(plot, div), script)
-        self._handle = CommsHandle(get_comms(target), cell_doc)
+        self._handle = _Handle(get_comms(target), cell_doc)
+        self._doc.models.flush_synced()  # the page has every model now: a later change names them, not resends them
         self._doc.callbacks.on_change_dispatch_to(self._handle)
         self._doc.on_change(self._changed)
         self._announcer = Announcer(plot, self._doc)

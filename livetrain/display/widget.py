@@ -75,6 +75,7 @@ class WidgetOutput(Output):
         self._doc.on_change(self._events.append)
         self._seq, plot = 0, new_plot_id()
         self._channel = Channel(plot=plot, seq=0, doc=document_json(self._doc))
+        self._doc.models.flush_synced()  # the page has every model now: a later change names them, not resends them
         self._ids = display_ids()
         publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot, plot))
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle

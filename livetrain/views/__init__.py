@@ -11,6 +11,7 @@ from .base import LatestValuesView, LiveView
 from .dashboard import Dashboard
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
+from .scalars import ScalarsView
 
 #: The views that draw a saved history by themselves, by the name ``livetrain gif --view`` takes.
 VIEWS: dict[str, type[LiveView]] = {
@@ -18,7 +19,8 @@ VIEWS: dict[str, type[LiveView]] = {
     "vbar": VBarPlotsCallback,
     "hbar": HBarPlotsCallback,
     "image": ImagePlotsCallback,
+    "scalars": ScalarsView,
 }
 
 __all__ = ["VIEWS", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback",
-           "LiveView", "VBarPlotsCallback"]
+           "LiveView", "ScalarsView", "VBarPlotsCallback"]
