@@ -7,7 +7,7 @@ The package is layered; each layer imports only from the layers above it in this
 - ``frames``: renderers that draw a layout as a picture, and GIFs;
 - ``display``: transports that bring a layout to its reader;
 - ``views``: the live plots;
-- ``export``: ``FrameExporter``;
+- ``export``: ``FrameExporter``; beside it ``writer`` (``SummaryWriter``) and ``summary`` (``tf.summary``'s shape);
 - ``doctor``, ``cli`` and ``examples``.
 
 Example:
@@ -18,15 +18,25 @@ Example:
     >>> h["test"]["acc"]
     [0.5, 0.5]
 """
+from . import summary
 from .core.callback import Callback, CallbackDisabledWarning, CallbackList
 from .core.history import History
 from .core.loop import train_loop
 from .display import set_transport
 from .doctor import doctor
 from .export import FrameExporter
-from .views import Dashboard, HBarPlotsCallback, ImagePlotsCallback, LinePlotsCallback, LiveView, VBarPlotsCallback
+from .views import (
+    Board,
+    Dashboard,
+    HBarPlotsCallback,
+    ImagePlotsCallback,
+    LinePlotsCallback,
+    LiveView,
+    VBarPlotsCallback,
+)
+from .writer import SummaryWriter
 
 __version__ = "0.1.0"
-__all__ = ["Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter", "HBarPlotsCallback",
-           "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "VBarPlotsCallback", "doctor",
-           "set_transport", "train_loop", "__version__"]
+__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter",
+           "HBarPlotsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "SummaryWriter",
+           "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop", "__version__"]

@@ -102,9 +102,9 @@ class Announcer:
         self._announced = False
         if isinstance(event, (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent)):
             self._sources[event.model.id] = event.model
-        elif isinstance(event, ModelChangedEvent):
+        elif isinstance(event, ModelChangedEvent) and not holds_models(event.new):
             self._changed[event.model.id, event.attr] = event.model
-        else:  # anything else (a root added, say): serialise the document afresh next time
+        else:  # anything else (a root added, a panel added to a layout): serialise the document afresh next time
             self._base = None
 
     def due(self) -> bool:
@@ -144,6 +144,18 @@ class Announcer:
     def close(self) -> None:
         """Stop recording the document's changes."""
         self.doc.remove_on_change(self._record)
+
+
+def holds_models(value: object) -> bool:
+    """Whether a property's new ``value`` is or lists Bokeh models: a patch would name them by id only, and a page
+    whose document predates them could not resolve them.
+
+    Example:
+        >>> from bokeh.models import Div
+        >>> holds_models([Div()]), holds_models("text")
+        (True, False)
+    """
+    return isinstance(value, Model) or isinstance(value, (list, tuple)) and any(isinstance(v, Model) for v in value)
 
 
 def rows(doc: Document) -> dict[str, int]:

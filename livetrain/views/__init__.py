@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .bars import HBarPlotsCallback, VBarPlotsCallback
 from .base import LatestValuesView, LiveView
+from .board import Board
 from .dashboard import Dashboard
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
@@ -20,7 +21,8 @@ VIEWS: dict[str, type[LiveView]] = {
     "hbar": HBarPlotsCallback,
     "image": ImagePlotsCallback,
     "scalars": ScalarsView,
+    "board": Board,
 }
 
-__all__ = ["VIEWS", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback",
-           "LiveView", "ScalarsView", "VBarPlotsCallback"]
+__all__ = ["VIEWS", "Board", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback", "LatestValuesView",
+           "LinePlotsCallback", "LiveView", "ScalarsView", "VBarPlotsCallback"]

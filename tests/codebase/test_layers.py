@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "livetrain"
 #: Bottom to top; a module may import only from its own layer and the layers before it.
 LAYERS = ("core", "wire", "frames", "display", "views", "export", "top")
 TOP = ("cli", "doctor", "examples")
+BESIDE_EXPORT = ("writer", "summary")  # SummaryWriter and the tf.summary-shaped API: over the views, like the exporter
 ENTRY = re.compile(r"^(livetrain(?:\.\w+)+):\w+$")  # a registry entry, e.g. "livetrain.frames.browser:BrowserRenderer"
 
 
@@ -26,7 +27,7 @@ def modules() -> dict[str, Path]:
 def layer(module: str) -> int:
     parts = module.split(".")
     name = parts[1] if len(parts) > 1 else "top"
-    return LAYERS.index("top" if name in TOP else name)
+    return LAYERS.index("top" if name in TOP else "export" if name in BESIDE_EXPORT else name)
 
 
 def imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:

@@ -1,0 +1,431 @@
+"""``Board``: one live dashboard of every tag a :class:`~livetrain.SummaryWriter` logs, laid out as TensorBoard does."""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+from bokeh.layouts import column, row
+from bokeh.model import Model
+from bokeh.models import ColumnDataSource, Div, Range1d
+from bokeh.plotting import figure
+from bokeh.util.serialization import make_id
+
+from ..core.callback import Callback
+from ..core.checks import names
+from ..core.history import History
+from ..core.images import grid_picture
+from .base import LiveView
+from .image import ImagePlotsCallback
+from .line import LinePlotsCallback
+from .scalars import ScalarPanel, scalar_controls
+
+#: What each kind of record is called on its placeholder panel.
+KINDS = {"histogram": "histogram", "pr_curve": "PR curve", "embedding": "embedding", "graph": "model graph",
+         "hparams": "hyperparameters"}
+TEXT_SHOWN = 10_000  #: characters of a text panel's latest text that are shown
+_BLANK = np.zeros((1, 1), np.uint32)
+
+
+class Panel(Protocol):
+    """One tag's (or one ``add_scalars`` group's) part of the board: ``root`` is placed in the layout, ``stage`` is
+    called with the owner's lock held when values arrive, ``apply`` in the push."""
+
+    root: Model
+
+    def stage(self, tag: str, step: int, value: Any, history: History) -> None: ...
+
+    def apply(self) -> None: ...
+
+
+class ScalarsPanel:
+    """A :class:`~livetrain.views.scalars.ScalarPanel` as a board panel: ``stage`` only notes the history (O(1));
+    ``apply`` reads the new points of its traces, once per push (a device sync for JAX and torch values at most once
+    per throttle window), smooths, decimates and draws them. A tag staged that it does not draw yet is added as a
+    new line (a key that joins an ``add_scalars`` group later).
+
+    Example:
+        >>> h = History(); _ = h.log({"loss/train": 0.5, "loss/test": 0.7}, step=0)
+        >>> panel = ScalarsPanel(["loss/train"], "loss", "step", "g")
+        >>> panel.stage("loss/test", 0, 0.7, h); panel.apply(); panel.panel.tags
+        ('loss/train', 'loss/test')
+    """
+
+    def __init__(self, tags: Sequence[str], title: str, x: str, group: str,
+                 warn: Callable[[str, str], None] | None = None) -> None:
+        self.panel = ScalarPanel(tags, title, x, group=group, warn=warn)
+        self.root = self.panel.figure
+        self._history: Any = None
+
+    def stage(self, tag: str, step: int, value: Any, history: History) -> None:
+        if tag not in self.panel.tags:
+            self.panel.add(tag)
+        self._history = history
+
+    def apply(self) -> None:
+        if self._history is not None and self.panel.update(self._history):
+            self.panel.apply()
+        self._history = None
+
+
+class ImagePanel:
+    """The latest image of a tag, replaced in place (one binary buffer of RGBA bytes per update), titled with its step.
+
+    ``value``: an ``(H, W, 3|4)`` uint8 picture (what the writer records), or anything
+    :func:`~livetrain.core.images.grid_picture` takes (a batch, floats in 0..1). Pictures larger than twice ``size``
+    are shrunk by block averages for the page; the history keeps them whole.
+
+    Example:
+        >>> panel = ImagePanel("digits")
+        >>> panel.stage("digits", 3, np.zeros((28, 28, 3), np.uint8), History()); panel.apply()
+        >>> panel.root.title.text, panel.source.data["image"][0].shape
+        ('digits (step 3)', (28, 28))
+    """
+
+    def __init__(self, tag: str, size: int = 300) -> None:
+        self.tag, self.size = tag, size
+        self.source = ColumnDataSource({"image": [_BLANK]}, name=f"livetrain:board:image:{tag}")
+        self.root = figure(title=tag, frame_width=size, frame_height=size, x_range=Range1d(0, 1),
+                           y_range=Range1d(0, 1), tools="", min_border=4, toolbar_location=None)
+        self.root.axis.visible = False
+        self.root.grid.visible = False
+        self.glyph = self.root.image_rgba(image="image", x=0, y=0, dw=1, dh=1, source=self.source).glyph
+        self._latest: tuple[int, Any] | None = None
+
+    def stage(self, tag: str, step: int, value: Any, history: History) -> None:
+        self._latest = (step, value)
+
+    def apply(self) -> None:
+        if self._latest is None:
+            return
+        (step, value), self._latest = self._latest, None
+        picture = upright_rgba(shrunk(value, 2 * self.size))
+        h, w = picture.shape
+        if (self.glyph.dw, self.glyph.dh) != (w, h):  # a new size: refit the figure, once
+            scale = self.size / max(w, h)
+            self.root.update(frame_width=max(1, round(w * scale)), frame_height=max(1, round(h * scale)))
+            self.root.x_range.update(start=0, end=w, reset_start=0, reset_end=w)
+            self.root.y_range.update(start=0, end=h, reset_start=0, reset_end=h)
+            self.glyph.update(dw=w, dh=h)
+        self.root.title.text = f"{self.tag} (step {step})"
+        self.source.patch({"image": [(0, picture)]})
+
+
+class TextPanel:
+    """The latest text of a tag, shown as text: HTML-escaped, never interpreted.
+
+    Example:
+        >>> panel = TextPanel("notes")
+        >>> panel.stage("notes", 0, "<b>bold?</b>", History()); panel.apply()
+        >>> "&lt;b&gt;bold?&lt;/b&gt;" in panel.root.text
+        True
+    """
+
+    def __init__(self, tag: str, width: int = 400) -> None:
+        self.tag = tag
+        self.root = Div(text=_header(tag, "no text yet"), width=width, margin=0, name=f"livetrain:board:text:{tag}")
+        self._latest: tuple[int, str] | None = None
+
+    def stage(self, tag: str, step: int, value: Any, history: History) -> None:
+        self._latest = (step, str(value))
+
+    def apply(self) -> None:
+        if self._latest is None:
+            return
+        (step, text), self._latest = self._latest, None
+        more = len(text) - TEXT_SHOWN
+        tail = f"\n… ({more} more characters in the history)" if more > 0 else ""
+        self.root.text = (_header(self.tag, f"step {step}") + '<pre style="white-space: pre-wrap; margin: 4px 0">'
+                          + html.escape(text[:TEXT_SHOWN] + tail) + "</pre>")
+
+
+class PlaceholderPanel:
+    """What was recorded for a kind the board does not draw yet (histograms, PR curves, embeddings, graphs,
+    hyperparameters): how many, and the last step; the values are in the history.
+
+    Example:
+        >>> panel = PlaceholderPanel("weights", "histogram")
+        >>> panel.stage("weights", 7, None, History()); panel.apply()
+        >>> "last at step 7" in panel.root.text
+        True
+    """
+
+    def __init__(self, tag: str, kind: str, width: int = 400) -> None:
+        self.tag, self.kind = tag, kind
+        self.root = Div(text=_header(tag, KINDS.get(kind, kind)), width=width, margin=0,
+                        name=f"livetrain:board:{kind}:{tag}")
+        self._count, self._step, self._changed = 0, 0, False
+
+    def stage(self, tag: str, step: int, value: Any, history: History) -> None:
+        records = getattr(history, "records", {}).get(tag)
+        self._count = records.total if records is not None else self._count + 1
+        self._step, self._changed = step, True
+
+    def apply(self) -> None:
+        if not self._changed:
+            return
+        self._changed = False
+        name = KINDS.get(self.kind, self.kind)
+        self.root.text = (_header(self.tag, f"{name}: {self._count} recorded, last at step {self._step}")
+                          + f"<div style='color: #666'>The {html.escape(name)} view comes in a later version of "
+                            f"livetrain; the values are in <code>history.records[{html.escape(repr(self.tag))}]"
+                            f"</code>.</div>")
+
+
+def _header(tag: str, note: str) -> str:
+    return f"<b>{html.escape(tag)}</b> <span style='color: #666'>{html.escape(note)}</span>"
+
+
+def shrunk(picture: Any, most: int) -> Any:
+    """An ``(H, W, C)`` uint8 ``picture`` averaged over blocks so that its longer side is at most about ``most``
+    pixels; anything else as it is.
+
+    Example:
+        >>> shrunk(np.zeros((1000, 400, 3), np.uint8), 300).shape
+        (250, 100, 3)
+    """
+    if not (isinstance(picture, np.ndarray) and picture.ndim == 3 and picture.dtype == np.uint8):
+        return picture
+    k = math.ceil(max(picture.shape[:2]) / most)
+    if k <= 1:
+        return picture
+    h, w = picture.shape[0] // k * k, picture.shape[1] // k * k
+    blocks = picture[:h, :w].reshape(h // k, k, w // k, k, picture.shape[2])
+    return blocks.mean(axis=(1, 3), dtype=np.float32).round().astype(np.uint8)
+
+
+def upright_rgba(picture: Any) -> np.ndarray:
+    """A picture as the 2-D uint32 array Bokeh's ``image_rgba`` draws, rows flipped: an ``(H, W, 3|4)`` uint8
+    picture directly, anything else through :func:`~livetrain.core.images.grid_picture` (batches, floats in 0..1).
+
+    Example:
+        >>> upright_rgba(np.full((2, 3, 3), 255, np.uint8)).shape
+        (2, 3)
+    """
+    if isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] > 2:
+        h, w, c = picture.shape
+        rgba = np.full((h, w, 4), 255, np.uint8)
+        rgba[..., :c] = picture[::-1]
+        return rgba.view(np.uint32)[..., 0]
+    return grid_picture(picture)
+
+
+class Board(LiveView):
+    """One live dashboard: a panel per tag, in sections named by the part of the tag before ``/`` (as TensorBoard
+    groups them), each panel added when its tag first arrives.
+
+    Scalars are :class:`~livetrain.views.scalars.ScalarPanel` plots (decimated to the plot's width, with smoothing
+    and a log-scale toggle in the page); an ``add_scalars`` group is one plot with a line per key. Images show the
+    latest picture, texts the latest text (as text, never HTML). Histograms, PR curves, embeddings, graphs and
+    hyperparameters show a placeholder saying what was recorded: their views come later; the values are in the
+    history. Updates are in place, throttled, and cost the new data only.
+
+    It learns values from ``on_log(step, logs, history)`` (a :class:`~livetrain.SummaryWriter` calls it), from
+    :meth:`log` (into its own :attr:`history`), or, in ``train_loop``, from ``on_epoch_end``: each phase's numbers as
+    ``<phase>/<key>`` at step ``epoch + 1``, and its image batches as image panels.
+
+    Args:
+        tags: show only these tags (default: every tag, as it arrives).
+        x: the scalar plots' x axis: ``"step"``, ``"epoch"``, ``"wall"`` or ``"relative"``.
+        columns: panels per row within a section.
+        interval: the minimum time between two pushes, in seconds.
+
+    Example:
+        >>> board = Board()
+        >>> board.log({"train/loss": 0.5, "train/acc": 0.8}, step=1)
+        >>> board.log({"test/acc": 0.7}, step=1)
+        >>> board.flush()
+        >>> list(board.sections), list(board.panels)
+        (['train', 'test'], ['train/loss', 'train/acc', 'test/acc'])
+    """
+
+    def __init__(self, tags: Sequence[str] | None = None, *, x: str = "step", columns: int = 3,
+                 interval: float = 0.1) -> None:
+        self.x, self.columns = x, columns
+        self.only = None if tags is None else set(names("tags", tags))
+        self.history = History()  #: what :meth:`log` and ``on_epoch_end`` record
+        self.groups: dict[str, list[str]] = {}  #: ``add_scalars`` panels: title -> their tags
+        self.group_id = f"livetrain-board-{make_id()}"  # what the page's scalar controls act on
+        super().__init__(interval)
+        self.build_layout(())
+
+    def build_layout(self, phases: tuple[str, ...]) -> None:
+        """An empty board (a status line, then sections as tags arrive)."""
+        self.phases = phases
+        self.panels: dict[str, Panel] = {}  #: by panel key: the tag, or an ``add_scalars`` group's title
+        self.sections: dict[str, Model] = {}  #: by section name: a column of rows of panels
+        self._panel_of: dict[str, str] = {}  # tag -> panel key
+        self._unplaced: list[tuple[str, Panel]] = []
+        self._staged: set[str] = set()  # panel keys with staged values
+        self._tags_shown = 0  # the count the status line shows
+        self.status = Div(text="<span style='color: #666'>waiting for the first values</span>", height=30,
+                          width=300, margin=0, name="livetrain:board:status")  # sizes fixed: frames match the page
+        controls, self._controls = scalar_controls(self.group_id)  # a panel that arrives takes their state
+        self.graph = column([row(controls, self.status, spacing=24)], name="livetrain:board")
+        self.graph.js_on_change("children", self._controls)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Take ``train_loop``'s settings; the board draws every phase it is given."""
+        Callback.set_params(self, params)
+
+    def group(self, title: str, tags: Sequence[str]) -> None:
+        """Draw ``tags`` as lines of one plot titled ``title`` (an ``add_scalars`` call); a tag that has a panel of
+        its own keeps it.
+
+        Example:
+            >>> board = Board(); board.group("loss", ["loss/train", "loss/test"]); board.groups
+            {'loss': ['loss/train', 'loss/test']}
+        """
+        with self.throttle.lock:
+            members = self.groups.setdefault(title, [])
+            for tag in tags:
+                if tag not in self._panel_of:
+                    members.append(tag)
+                    self._panel_of[tag] = title
+
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Record scalars into :attr:`history` at ``step`` (default: one past the last) and draw them.
+
+        Example:
+            >>> board = Board(); board.log({"loss": 1.0}); board.log({"loss": 0.5})
+            >>> board.history.steps["loss"].step.tolist()
+            [0, 1]
+        """
+        used = self.history.log(metrics, step)
+        self.on_log(used, metrics, self.history)
+
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        records = getattr(history, "records", {})
+        with self.throttle.lock:
+            for tag, value in logs.items():
+                if self.only is not None and tag not in self.only:
+                    continue
+                key = self._panel_of.get(tag, tag)
+                panel = self.panels.get(key) or self._new_panel(key, tag, records)
+                panel.stage(tag, step, value, history)
+                self._staged.add(key)
+        self._request()
+
+    def _new_panel(self, key: str, tag: str, records: Mapping[str, Any]) -> Panel:
+        kind = records[tag].kind if tag in records else "scalar"
+        panel: Panel
+        if kind == "scalar":
+            panel = ScalarsPanel(self.groups.get(key, [tag]), key, self.x, self.group_id, self._warn_once)
+        elif kind == "image":
+            panel = ImagePanel(tag)
+        elif kind == "text":
+            panel = TextPanel(tag)
+        else:
+            panel = PlaceholderPanel(tag, kind)
+        self.panels[key] = panel
+        self._panel_of[tag] = key
+        self._unplaced.append((key, panel))
+        return panel
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        series = history.get(phase) if isinstance(history, Mapping) else None
+        if not isinstance(series, Mapping):
+            raise TypeError(f"history must be a dict shaped history[phase][key] == [one value per epoch]; "
+                            f"history[{phase!r}] is {type(series).__name__}")
+        if phase not in self.phases:
+            self.phases = (*self.phases, phase)
+        numbers, images = {}, {}
+        for key, values in series.items():
+            if not len(values):
+                continue
+            value = values[-1]
+            if np.ndim(value) == 0:
+                numbers[f"{phase}/{key}"] = value
+            elif np.ndim(value) >= 2:
+                images[f"{phase}/{key}"] = value
+        if numbers:
+            self.history.log(numbers, epoch + 1, epoch=epoch + 1)
+        for tag, value in images.items():
+            self.history.record(tag, "image", value, epoch + 1)
+        if numbers or images:
+            self.on_log(epoch + 1, {**numbers, **images}, self.history)
+
+    def apply_pending(self) -> None:
+        staged, self._staged = self._staged, set()
+        for key in staged:
+            self.panels[key].apply()
+        for key, panel in self._unplaced:  # filled before they join the layout: the page gets them whole
+            self._place(key, panel)
+        self._unplaced.clear()
+        tags = len(self._panel_of)
+        if staged and tags != self._tags_shown:  # only when a tag arrives: a text change lays the whole page out again
+            self.status.text = f"<span style='color: #666'>{tags} tag{'s' * (tags != 1)}</span>"
+            self._tags_shown = tags
+
+    def _place(self, key: str, panel: Panel) -> None:
+        """Put ``panel`` in its section (made on first use), in the section's last row or a new one."""
+        name = key.split("/", 1)[0]
+        section = self.sections.get(name)
+        if section is None:
+            header = Div(text=f"<h3 style='margin: 8px 0 2px 0'>{html.escape(name)}</h3>", height=30, margin=0,
+                         name=f"livetrain:board:section:{name}")
+            section = self.sections[name] = column([header])
+            section.js_on_change("children", self._controls)
+            self.graph.children = [*self.graph.children, section]
+        rows = section.children
+        if len(rows) == 1 or len(rows[-1].children) >= self.columns:
+            line = row([panel.root])
+            line.js_on_change("children", self._controls)
+            section.children = [*rows, line]
+        else:
+            rows[-1].children = [*rows[-1].children, panel.root]
+
+    def replica(self) -> Board:
+        """A new board with this one's settings and ``add_scalars`` groups (see :meth:`LiveView.replica`).
+
+        Example:
+            >>> board = Board(); board.group("loss", ["loss/a"]); board.replica().groups
+            {'loss': ['loss/a']}
+        """
+        copy = super().replica()
+        assert isinstance(copy, Board)
+        for title, tags in self.groups.items():
+            copy.group(title, tags)
+        return copy
+
+    def end(self) -> None:
+        """Push what is pending and leave the final state in the output now, unless the end of the notebook cell that
+        updated the board will (a :class:`~livetrain.SummaryWriter` calls it at exit, which ends a script's page)."""
+        self.flush()
+        if not self._cell_end_pending:
+            self._finish()
+
+    @classmethod
+    def from_history(cls, history: History, keys: Sequence[str] | None = None,
+                     phases: Sequence[str] | None = None, **options: Any) -> Board:
+        """A board of a saved history's epochs (``on_epoch_end`` feeds it); ``keys`` limits the keys shown.
+
+        Example:
+            >>> Board.from_history(Board.demo_history()).only is None
+            True
+        """
+        chosen = phases or list(history)
+        tags = None if keys is None else [f"{p}/{k}" for p in chosen for k in keys]
+        board = cls(tags, **options)
+        board.phases = tuple(chosen)
+        return board
+
+    @classmethod
+    def demo_history(cls, epochs: int = 3, phases: Sequence[str] = ("train", "test")) -> History:
+        """The line view's loss and accuracy and the image view's reconstructions, per phase (the same values, so
+        that a dashboard of every view draws one history).
+
+        Example:
+            >>> sorted(Board.demo_history(2)["train"])
+            ['acc', 'loss', 'recon']
+        """
+        history = LinePlotsCallback.demo_history(epochs, phases)
+        images = ImagePlotsCallback.demo_history(epochs, phases)
+        for phase in phases:
+            history[phase]["recon"] = images[phase]["recon"]
+        return history
+
+    def __repr__(self) -> str:
+        return f"Board(tags={list(self._panel_of)})"

@@ -1,0 +1,668 @@
+"""``SummaryWriter``: ``torch.utils.tensorboard.SummaryWriter``'s methods, drawn live in the notebook cell, recorded
+in a :class:`~livetrain.History`, and written to TensorBoard event files as torch writes them.
+
+Swap the import and keep the code::
+
+    from livetrain import SummaryWriter      # was: from torch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter("runs/exp1")      # in a notebook: the live board appears in this cell
+    writer.add_scalar("train/loss", loss, step)
+
+What differs from torch's writer, on purpose:
+
+- Event files are written and flushed within ``interval`` seconds of each call (about ten times a second), not
+  every ``flush_secs=120``: TensorBoard and ``livetrain`` readers see the run as it goes. ``max_queue`` and
+  ``flush_secs`` are accepted and have no effect. ``write_to_disk=False`` (tensorboardX's name) writes no files.
+- ``log_dir=None`` writes to ``runs/<date>_<host><comment>``, as torch does.
+- ``global_step=None`` is one past the largest step logged so far (torch writes step 0).
+- A call never raises into the training loop: a bad value, an unsupported argument or method (``add_video``,
+  ``add_audio``, ...) and a failing disk each give one ``RuntimeWarning`` naming them, and the call returns.
+- Scalars (Python, numpy, torch or JAX) are not read when logged: they are read, at most once per ``interval``, when
+  the board or the event file needs them, so JAX's asynchronous dispatch goes on.
+- ``add_embedding`` and ``add_graph`` are recorded in the history and shown as placeholders, not written to the event
+  files (one warning says so).
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import math
+import numbers
+import operator
+import os
+import socket
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .core.callback import Callback, CallbackList
+from .core.history import History
+from .core.images import make_grid
+from .core.metrics import to_float, to_numpy
+from .core.tfevents import EventFileWriter, histogram_buckets, pr_curve_data
+from .core.throttle import IDLE_EXIT
+from .views.board import Board
+
+_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def warn_user(message: str) -> None:
+    """Warn ``message`` (a ``RuntimeWarning``, prefixed ``livetrain:``) at the first caller outside livetrain: the
+    line of the user's code that made the call.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always"); warn_user("add_video is not supported")
+        >>> str(caught[0].message)
+        'livetrain: add_video is not supported'
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"livetrain: {message}", RuntimeWarning, stacklevel=level)
+
+
+def _guarded(method: F) -> F:
+    """A ``SummaryWriter`` method that never raises an ``Exception``: it warns once per method and tag instead."""
+
+    @functools.wraps(method)
+    def call(self: SummaryWriter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - logging must never stop training
+            tag = args[0] if args and isinstance(args[0], str) else kwargs.get("tag", kwargs.get("main_tag", ""))
+            self._warn((method.__name__, tag), f"SummaryWriter.{method.__name__}({tag!r}, ...) failed "
+                       f"({type(exc).__name__}: {exc}); it is skipped and training goes on")
+            return None
+
+    return call  # type: ignore[return-value]
+
+
+def step_of(global_step: Any) -> int | None:
+    """``global_step`` as an int (a Python or numpy int, a whole float, a 0-d tensor or array), or ``None``.
+
+    Example:
+        >>> step_of(np.int64(7)), step_of(3.0), step_of(None)
+        (7, 3, None)
+        >>> step_of("ten")
+        Traceback (most recent call last):
+        TypeError: global_step must be an int, got str 'ten'
+    """
+    if global_step is None:
+        return None
+    if isinstance(global_step, bool):
+        raise TypeError(f"global_step must be an int, got bool {global_step!r}")
+    if getattr(global_step, "ndim", None) == 0 and hasattr(global_step, "item"):
+        global_step = global_step.item()
+    if isinstance(global_step, float) and global_step.is_integer():
+        return int(global_step)
+    try:
+        return operator.index(global_step)
+    except TypeError:
+        raise TypeError(f"global_step must be an int, got {type(global_step).__name__} {global_step!r:.40}") from None
+
+
+def scalar_of(value: Any) -> Any:
+    """``value`` as ``add_scalar`` logs it: Python numbers as they are, a 1-element array or tensor as a 0-d one (not
+    read: a JAX or torch value stays on its device until it is drawn), anything else a clear ``TypeError``.
+
+    Example:
+        >>> scalar_of(np.array([0.5])).shape, scalar_of(2)
+        ((), 2)
+        >>> scalar_of("high")
+        Traceback (most recent call last):
+        TypeError: expected a number or a one-element array or tensor, got str 'high'
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return value
+    shape = getattr(value, "shape", None)
+    if shape is not None and math.prod(shape) == 1 and hasattr(value, "reshape"):
+        return value if len(shape) == 0 else value.reshape(())
+    got = f"{type(value).__name__} of shape {tuple(shape)}" if shape is not None else f"{type(value).__name__} " \
+                                                                                        f"{value!r:.40}"
+    raise TypeError(f"expected a number or a one-element array or tensor, got {got}")
+
+
+def image_hwc(img: Any, dataformats: str = "CHW") -> np.ndarray:
+    """An image (or a batch, with ``N`` in ``dataformats``, tiled 8 per row as torch does) as the ``(H, W, C)`` uint8
+    picture torch writes: ``C`` is 3, or 4 for RGBA; floats (and bools) are 0..1, scaled by 255; uint8 as it is;
+    values outside are clipped.
+
+    Example:
+        >>> image_hwc(np.ones((1, 2, 3))).shape, image_hwc(np.zeros((5, 2, 3, 1)), "NHWC").shape
+        ((2, 3, 3), (2, 15, 3))
+        >>> image_hwc(np.zeros((2, 3)))
+        Traceback (most recent call last):
+        ValueError: dataformats 'CHW' needs a 3-D image; got shape (2, 3)
+    """
+    form = dataformats.upper() if isinstance(dataformats, str) else ""
+    layouts = {"HW": "HW", "CHW": "HWC", "NCHW": "NHWC"}
+    target = layouts.get("".join(sorted(form, key="NCHW".index)) if set(form) <= set("NCHW") else "")
+    if target is None or len(set(form)) != len(form):
+        raise ValueError(f"dataformats must be a layout of HW, CHW or NCHW such as 'HWC' or 'NHWC'; "
+                         f"got {dataformats!r}")
+    array = np.asarray(to_numpy(img))
+    if array.ndim != len(form):
+        raise ValueError(f"dataformats {dataformats!r} needs a {len(form)}-D image; got shape {array.shape}")
+    array = array.transpose([form.index(c) for c in target])
+    if target == "HW":
+        array = array[..., None]
+    batch = array if target == "NHWC" else array[None]
+    if batch.shape[3] not in (1, 3, 4) or batch.size == 0:
+        raise ValueError(f"expected 1, 3 or 4 channels (C in {dataformats!r}) and a non-empty image; got shape "
+                         f"{np.shape(img)}")
+    scale = 1.0 if batch.dtype == np.uint8 else 255.0
+    pixels = np.clip(np.multiply(batch, scale, dtype=np.float32), 0, 255).astype(np.uint8)
+    if pixels.shape[3] == 1:
+        pixels = np.repeat(pixels, 3, axis=3)
+    return make_grid(pixels, nrow=8, padding=0).astype(np.uint8) if target == "NHWC" else pixels[0]
+
+
+def figure_pixels(figure: Any, close: bool = True) -> np.ndarray:
+    """A matplotlib figure rendered with Agg as an ``(H, W, 3)`` uint8 picture, as torch's ``figure_to_image`` does;
+    ``close``: close the figure (as torch does by default).
+
+    Example:
+        >>> import matplotlib.figure
+        >>> figure_pixels(matplotlib.figure.Figure(figsize=(2, 1), dpi=50)).shape
+        (50, 100, 3)
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return pixels
+
+
+def default_log_dir(comment: str = "") -> str:
+    """torch's default: ``runs/<Mon><DD>_<HH-MM-SS>_<host><comment>``.
+
+    Example:
+        >>> default_log_dir("_lr0.1").startswith("runs" + os.sep) and default_log_dir("_x").endswith("_x")
+        True
+    """
+    return os.path.join("runs", datetime.now().strftime("%b%d_%H-%M-%S") + "_" + socket.gethostname() + comment)
+
+
+class Background:
+    """Runs ``action`` in a helper thread, at most once per ``interval`` seconds after a :meth:`wake`; the caller never
+    waits for it (a :class:`~livetrain.core.throttle.Throttle` runs a due action in the caller's thread: here that
+    would make the training loop encode events, and wait for a JAX or torch value to be computed). :meth:`run` runs
+    it now, in the caller's thread; ``lock`` is held while it runs. The helper ends after ``IDLE_EXIT`` idle seconds.
+
+    Example:
+        >>> runs = []
+        >>> sync = Background(lambda: runs.append(1), interval=60)
+        >>> for _ in range(1000): sync.wake()  # one run, in the helper, within a minute
+        >>> sync.run(); runs  # or now, in this thread (then the helper has nothing left to do)
+        [1]
+    """
+
+    def __init__(self, action: Callable[[], object], interval: float) -> None:
+        self.action, self.interval = action, interval
+        self.lock = threading.Lock()  # one run at a time
+        self._wanted = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()  # the helper's start and end
+
+    def wake(self) -> None:
+        """Ask for a run in the helper, within ``interval`` seconds."""
+        if self._wanted.is_set():
+            return
+        self._wanted.set()
+        if self._thread is None:
+            with self._guard:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._serve, name="livetrain-events", daemon=True)
+                    self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            if not self._wanted.wait(IDLE_EXIT):
+                with self._guard:
+                    if not self._wanted.is_set():  # a wake() after this sees no helper and starts one
+                        self._thread = None
+                        return
+                continue
+            time.sleep(self.interval)  # gather the window's calls into one run
+            if self._wanted.is_set():  # else run() came first
+                try:
+                    self.run()
+                except Exception as exc:  # noqa: BLE001 - the helper must live on for the next calls
+                    warnings.warn(f"livetrain: writing events failed ({type(exc).__name__}: {exc})", RuntimeWarning,
+                                  stacklevel=1)
+
+    def run(self) -> None:
+        """Run the action now."""
+        with self.lock:
+            self._wanted.clear()
+            self.action()
+
+
+class SummaryWriter:
+    """``torch.utils.tensorboard.SummaryWriter``, live: the same methods, arguments and value types; every call is
+    recorded in :attr:`history`, drawn by a live :class:`~livetrain.views.board.Board` (one panel per tag, grouped by
+    the part of the tag before ``/``), and written to TensorBoard event files in ``log_dir``.
+
+    Args:
+        log_dir: where the event files go; default ``runs/<date>_<host><comment>``, as torch.
+        comment: appended to the default ``log_dir``.
+        purge_step, max_queue, flush_secs, filename_suffix: torch's. Files are flushed within ``interval`` seconds of
+            each call, so ``max_queue`` and ``flush_secs`` change nothing; ``purge_step`` is not supported (a warning).
+        logdir: tensorboardX's name for ``log_dir``.
+        write_to_disk: ``False``: no event files, only the live board and the history (tensorboardX's name).
+        show: ``False``: no live board (the history and the files still get everything).
+        x: the scalar panels' x axis: ``"step"``, ``"wall"`` (time of day) or ``"relative"`` (seconds since the start).
+        history: a :class:`~livetrain.History` to record into (default: a new one, :attr:`history`).
+        callbacks: more callbacks, called ``on_log(step, logs, history)`` after each call.
+        interval: the least time between two updates of the board and of the event files, in seconds.
+
+    Example:
+        >>> writer = SummaryWriter(write_to_disk=False)
+        >>> for step in range(3):
+        ...     writer.add_scalar("train/loss", 1 / (step + 1), step)
+        >>> writer.add_text("notes", "lr = 0.1")
+        >>> writer.close()
+        >>> writer.history.steps["train/loss"].value.tolist(), writer.history.records["notes"].kind
+        ([1.0, 0.5, 0.3333333333333333], 'text')
+    """
+
+    def __init__(self, log_dir: str | os.PathLike[str] | None = None, comment: str = "", purge_step: int | None = None,
+                 max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "", *,
+                 logdir: str | os.PathLike[str] | None = None, write_to_disk: bool = True, show: bool = True,
+                 x: str = "step", history: History | None = None, callbacks: Sequence[Callback] = (),
+                 interval: float = 0.1) -> None:
+        self._warned: set[Any] = set()
+        self.log_dir = str(log_dir or logdir or default_log_dir(comment))
+        self.purge_step, self.max_queue, self.flush_secs = purge_step, max_queue, flush_secs
+        self.filename_suffix = filename_suffix
+        self.write_to_disk = bool(write_to_disk)
+        self.history = History() if history is None else history
+        self.board = Board(x=x, interval=interval) if show else None  #: the live dashboard (``show=False``: none)
+        self._hooks = CallbackList([*([self.board] if self.board is not None else []), *callbacks])
+        self._files: dict[str, EventFileWriter] = {}  # sub-directory ("" for log_dir itself) -> its open file
+        self._pending: list[tuple[str, str, tuple]] = []  # (sub-directory, EventFileWriter method, arguments)
+        self._lock = threading.Lock()  # guards _pending
+        self._sync = Background(self._write_files, interval)  # files are written off the training thread
+        if purge_step is not None:
+            self._warn("purge_step", "SummaryWriter(purge_step=...) is not supported; no events are purged")
+        if self.write_to_disk:
+            self._file("")  # the folder and its first event file exist from the start, as with torch
+        if self.board is not None:
+            self.board.show()  # in a notebook, the board appears in the cell that makes the writer
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    # -- torch's methods -------------------------------------------------------------------------------------------
+
+    def get_logdir(self) -> str:
+        """The directory the event files go to.
+
+        Example:
+            >>> SummaryWriter("runs/a", write_to_disk=False, show=False).get_logdir()
+            'runs/a'
+        """
+        return self.log_dir
+
+    @_guarded
+    def add_scalar(self, tag: str, scalar_value: Any, global_step: Any = None, walltime: float | None = None,
+                   new_style: bool = False, double_precision: bool = False) -> None:
+        """Log one number (Python, numpy, torch or JAX; a one-element array too) at ``global_step``. It is not read
+        now: a device value is read when it is drawn or written, at most once per ``interval``. ``new_style`` and
+        ``double_precision`` only change how torch encodes the event; they are accepted and ignored.
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_scalar("acc", np.float32(0.5), 10)
+            >>> w.history.steps["acc"].step.tolist()
+            [10]
+        """
+        tag = _tag(tag)
+        self._log({tag: scalar_of(scalar_value)}, global_step, walltime, {tag: ("", tag)})
+
+    @_guarded
+    def add_scalars(self, main_tag: str, tag_scalar_dict: Mapping[str, Any], global_step: Any = None,
+                    walltime: float | None = None) -> None:
+        """Log several numbers as one panel with a line each: ``main_tag/<key>`` in the history; in the event files,
+        as torch writes them, tag ``main_tag`` in one sub-run per key (``log_dir/<main_tag>_<key>``).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_scalars("loss", {"train": 0.5, "test": 0.7}, 0); sorted(w.history.steps)
+            ['loss/test', 'loss/train']
+        """
+        main_tag = _tag(main_tag)
+        if not isinstance(tag_scalar_dict, Mapping) or not tag_scalar_dict:
+            raise TypeError(f"tag_scalar_dict must be a non-empty dict of name -> number, got "
+                            f"{type(tag_scalar_dict).__name__}")
+        metrics = {f"{main_tag}/{_tag(k)}": scalar_of(v) for k, v in tag_scalar_dict.items()}
+        where = {f"{main_tag}/{k}": (f"{main_tag.replace('/', '_')}_{k}", main_tag) for k in tag_scalar_dict}
+        if self.board is not None:
+            self.board.group(main_tag, list(metrics))
+        self._log(metrics, global_step, walltime, where)
+
+    @_guarded
+    def add_image(self, tag: str, img_tensor: Any, global_step: Any = None, walltime: float | None = None,
+                  dataformats: str = "CHW") -> None:
+        """Log one image: ``(C, H, W)`` by default, or as ``dataformats`` says (``"HWC"``, ``"HW"``, ...); floats in
+        0..1, uint8 in 0..255. The board shows the latest; the history keeps the last few (see ``Records``).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_image("digits", np.zeros((28, 28)), 0, dataformats="HW")
+            >>> w.history.records["digits"].kind
+            'image'
+        """
+        self._image(_tag(tag), image_hwc(img_tensor, dataformats), global_step, walltime)
+
+    @_guarded
+    def add_images(self, tag: str, img_tensor: Any, global_step: Any = None, walltime: float | None = None,
+                   dataformats: str = "NCHW") -> None:
+        """Log a batch of images, tiled 8 per row as torch does; ``(N, C, H, W)`` by default.
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_images("batch", np.zeros((16, 1, 28, 28)), 0)
+            >>> w.history.records["batch"].kind
+            'image'
+        """
+        self._image(_tag(tag), image_hwc(img_tensor, dataformats), global_step, walltime)
+
+    @_guarded
+    def add_figure(self, tag: str, figure: Any, global_step: Any = None, close: bool = True,
+                   walltime: float | None = None) -> None:
+        """Log a matplotlib figure (or a list of them, tiled) as an image, rendered with Agg; ``close`` closes it.
+
+        Example:
+            >>> import matplotlib.figure
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_figure("plot", matplotlib.figure.Figure(figsize=(2, 1), dpi=50), 0)
+            >>> w.history.records["plot"].kind
+            'image'
+        """
+        if isinstance(figure, list):
+            picture = image_hwc(np.stack([figure_pixels(f, close) for f in figure]), "NHWC")
+        else:
+            picture = figure_pixels(figure, close)
+        self._image(_tag(tag), picture, global_step, walltime)
+
+    @_guarded
+    def add_text(self, tag: str, text_string: str, global_step: Any = None, walltime: float | None = None) -> None:
+        """Log a text; the board shows the latest, as text (never as HTML).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_text("notes", "lr = 0.1", 0)
+            >>> w.history.records["notes"].kind
+            'text'
+        """
+        if isinstance(text_string, bytes):
+            text_string = text_string.decode("utf-8", "replace")
+        if not isinstance(text_string, str):
+            raise TypeError(f"text_string must be a str, got {type(text_string).__name__}")
+        tag = _tag(tag)
+        self._record(tag, "text", text_string, global_step, walltime,
+                     lambda step, wall: ("", "add_text", (tag, text_string, step, wall)))
+
+    @_guarded
+    def add_histogram(self, tag: str, values: Any, global_step: Any = None, bins: Any = "tensorflow",
+                      walltime: float | None = None, max_bins: int | None = None) -> None:
+        """Log the histogram of ``values`` (any shape; NaN and infinities left out). The history keeps its summary
+        (``min``, ``max``, ``num``, ``sum``, ``sum_squares``, ``bucket_limit``, ``bucket``), as TensorBoard does.
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_histogram("w", np.arange(4.0), 0, bins=2)
+            >>> w.history.records["w"].kind
+            'histogram'
+        """
+        array = np.asarray(to_numpy(values), dtype=np.float64).reshape(-1)
+        finite = array[np.isfinite(array)]
+        if not finite.size:
+            raise ValueError(f"expected at least one finite value; got {array.size} values and none finite")
+        if max_bins is not None:
+            self._warn("max_bins", "SummaryWriter.add_histogram(max_bins=...) is not supported; all buckets are kept")
+        limits, counts = histogram_buckets(finite, bins)
+        summary = {"min": float(finite.min()), "max": float(finite.max()), "num": int(finite.size),
+                   "sum": float(finite.sum()), "sum_squares": float(finite.dot(finite)), "bucket_limit": limits,
+                   "bucket": counts}
+        tag = _tag(tag)
+        self._record(tag, "histogram", summary, global_step, walltime,
+                     lambda step, wall: ("", "add_histogram", (tag, finite, step, wall, bins)))
+
+    @_guarded
+    def add_pr_curve(self, tag: str, labels: Any, predictions: Any, global_step: Any = None, num_thresholds: int = 127,
+                     weights: Any = None, walltime: float | None = None) -> None:
+        """Log a precision-recall curve of ``predictions`` (in [0, 1]) against binary ``labels``. The history keeps
+        the counts and rates at ``num_thresholds`` thresholds, as TensorBoard does.
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_pr_curve("cat", np.array([1, 0]), np.array([0.9, 0.2]), 0, num_thresholds=3)
+            >>> w.history.records["cat"].kind
+            'pr_curve'
+        """
+        labels, predictions = np.asarray(to_numpy(labels)), np.asarray(to_numpy(predictions))
+        weights = None if weights is None else np.asarray(to_numpy(weights))
+        data = pr_curve_data(labels, predictions, num_thresholds, weights)
+        curve = dict(zip(("tp", "fp", "tn", "fn", "precision", "recall"), data))
+        curve["thresholds"] = np.linspace(0, 1, num_thresholds)
+        tag = _tag(tag)
+        self._record(tag, "pr_curve", curve, global_step, walltime, lambda step, wall: (
+            "", "add_pr_curve", (tag, labels, predictions, step, wall, num_thresholds, weights)))
+
+    @_guarded
+    def add_embedding(self, mat: Any, metadata: Sequence[Any] | None = None, label_img: Any = None,
+                      global_step: Any = None, tag: str = "default", metadata_header: Sequence[str] | None = None
+                      ) -> None:
+        """Record an embedding (``mat``: one row per point, with optional ``metadata`` labels and ``label_img``
+        thumbnails) in the history; the board shows a placeholder. Not written to the event files (one warning).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_embedding(np.zeros((5, 3)))
+            >>> w.history.records["default"].entries[-1][2]["mat"].shape
+            (5, 3)
+        """
+        mat = np.asarray(to_numpy(mat))
+        if mat.ndim != 2:
+            raise ValueError(f"mat must be 2-D, one row per point; got shape {mat.shape}")
+        for name, extra in (("metadata", metadata), ("label_img", label_img)):
+            if extra is not None and len(extra) != len(mat):
+                raise ValueError(f"{name} must have one entry per row of mat ({len(mat)}); got {len(extra)}")
+        value = {"mat": mat, "metadata": None if metadata is None else list(metadata),
+                 "label_img": None if label_img is None else np.asarray(to_numpy(label_img)),
+                 "metadata_header": None if metadata_header is None else list(metadata_header)}
+        self._record(_tag(tag), "embedding", value, global_step, None, None)
+        if self.write_to_disk:
+            self._warn("embedding files", "SummaryWriter.add_embedding is recorded in the history and on the board, "
+                       "but not written to the event files (TensorBoard's projector files)")
+
+    @_guarded
+    def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False,
+                  use_strict_trace: bool = True) -> None:
+        """Record the model's structure (its class, ``repr`` and parameter count) in the history under ``graph``; the
+        board shows a placeholder. Not traced nor written to the event files (one warning).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_graph(object())
+            >>> w.history.records["graph"].entries[-1][2]["model"]
+            'object'
+        """
+        parameters = getattr(model, "parameters", None)
+        count = sum(int(p.numel()) for p in parameters()) if callable(parameters) else None
+        value = {"model": type(model).__name__, "repr": repr(model), "parameters": count}
+        self._record("graph", "graph", value, None, None, None)
+        if self.write_to_disk:
+            self._warn("graph files", "SummaryWriter.add_graph is recorded in the history and on the board, but the "
+                       "graph is not traced nor written to the event files")
+
+    @_guarded
+    def add_hparams(self, hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any],
+                    hparam_domain_discrete: Mapping[str, Sequence[Any]] | None = None, run_name: str | None = None,
+                    global_step: Any = None) -> None:
+        """Record hyperparameters and their metrics under ``hparams``; written as torch does, to a sub-run
+        ``log_dir/<run_name or time>`` that TensorBoard's HParams dashboard lists.
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_hparams({"lr": 0.1}, {"hparam/acc": 0.9})
+            >>> w.history.records["hparams"].entries[-1][2]["hparams"]
+            {'lr': 0.1}
+        """
+        if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
+            raise TypeError(f"hparam_dict and metric_dict must be dicts; got {type(hparam_dict).__name__} and "
+                            f"{type(metric_dict).__name__}")
+        hparams = {str(k): v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in hparam_dict.items()}
+        metrics = {str(k): to_float(str(k), scalar_of(v)) for k, v in metric_dict.items()}
+        value = {"hparams": hparams, "metrics": metrics}
+        run = run_name or str(time.time())
+        self._record("hparams", "hparams", value, global_step, None, lambda step, wall: (
+            run, "add_hparams", (hparams, metrics, step, wall, hparam_domain_discrete)))
+
+    def flush(self) -> None:
+        """Write what is pending to the event files and the board now.
+
+        Example:
+            >>> SummaryWriter(write_to_disk=False, show=False).flush()
+        """
+        self._sync.run()
+        if self.board is not None:
+            self.board.flush()
+
+    def close(self) -> None:
+        """Flush and close the event files, and push the board. Logging after ``close`` goes on, to new event files
+        (as with torch), so ``close`` may come often: the board's final state is left in the notebook when the cell
+        ends, and in a script when it exits.
+
+        Example:
+            >>> with SummaryWriter(write_to_disk=False, show=False) as w: w.add_scalar("x", 1.0, 0)
+        """
+        with self._sync.lock:
+            self._write_files()
+            self._each_file("close")
+            self._files.clear()
+        if self.board is not None:
+            self.board.flush()
+
+    def __enter__(self) -> SummaryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        """torch's other ``add_*`` methods (``add_video``, ``add_audio``, ``add_mesh``, ...): one warning, then
+        nothing."""
+        if not name.startswith("add_"):
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+        def unsupported(*args: Any, **kwargs: Any) -> None:
+            self._warn(name, f"SummaryWriter.{name} is not supported by livetrain; its calls are ignored")
+
+        return unsupported
+
+    def __repr__(self) -> str:
+        files = repr(self.log_dir) if self.write_to_disk else "no event files"
+        return f"SummaryWriter({files}, tags={len(self.history.steps) + len(self.history.records)})"
+
+    # -- recording ---------------------------------------------------------------------------------------------------
+
+    def _log(self, metrics: dict[str, Any], global_step: Any, walltime: float | None,
+             where: Mapping[str, tuple[str, str]]) -> None:
+        wall = time.time() if walltime is None else float(walltime)
+        step = self.history.log(metrics, step_of(global_step), wall=wall)
+        if self.write_to_disk:
+            with self._lock:
+                self._pending.extend((where[tag][0], "add_scalar", (where[tag][1], value, step, wall))
+                                     for tag, value in metrics.items())
+            self._sync.wake()
+        self._hooks.on_log(step, metrics, self.history)
+
+    def _record(self, tag: str, kind: str, value: Any, global_step: Any, walltime: float | None,
+                event: Callable[[int, float], tuple[str, str, tuple]] | None) -> None:
+        """Record ``value`` in the history, queue its event (``event(step, wall)`` gives the sub-run, the event file's
+        method and its arguments), and tell the callbacks."""
+        wall = time.time() if walltime is None else float(walltime)
+        step = self.history.record(tag, kind, value, step_of(global_step), wall=wall)
+        if self.write_to_disk and event is not None:
+            with self._lock:
+                self._pending.append(event(step, wall))
+            self._sync.wake()
+        self._hooks.on_log(step, {tag: value}, self.history)
+
+    def _image(self, tag: str, picture: np.ndarray, global_step: Any, walltime: float | None) -> None:
+        self._record(tag, "image", picture, global_step, walltime,
+                     lambda step, wall: ("", "add_image", (tag, picture, step, wall)))
+
+    # -- event files -------------------------------------------------------------------------------------------------
+
+    def _file(self, sub: str) -> EventFileWriter | None:
+        """The open event file of sub-run ``sub`` (opened now if needed); ``None`` once the disk failed."""
+        if sub not in self._files:
+            try:
+                self._files[sub] = EventFileWriter(Path(self.log_dir, sub), self.filename_suffix)
+            except OSError as exc:
+                self._warn("disk", f"SummaryWriter cannot write event files in {self.log_dir!r} ({exc}); the board "
+                           f"and the history still get everything")
+                self.write_to_disk = False
+                return None
+        return self._files[sub]
+
+    def _write_files(self) -> None:
+        """The helper's action: write the queued events (reading the scalars now), then flush every file."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for sub, method, args in pending:
+            file = self._file(sub) if self.write_to_disk else None
+            if file is None:
+                return
+            try:
+                if method == "add_scalar":
+                    tag, value, step, wall = args
+                    file.add_scalar(tag, to_float(tag, value), step, wall)
+                else:
+                    getattr(file, method)(*args)
+            except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others, nor training
+                self._warn(("file", method, args[0] if args else ""), f"writing {method[4:]} {args[0]!r} to the "
+                           f"event file failed ({type(exc).__name__}: {exc}); it is skipped")
+        self._each_file("flush")
+
+    def _each_file(self, method: str) -> None:
+        for file in list(self._files.values()):
+            getattr(file, method)()
+
+    def _warn(self, topic: Any, message: str) -> None:
+        if topic not in self._warned:
+            self._warned.add(topic)
+            warn_user(message)
+
+
+def _tag(tag: Any) -> str:
+    if not isinstance(tag, str) or not tag:
+        raise TypeError(f"tag must be a non-empty str, got {type(tag).__name__} {tag!r:.40}")
+    return tag
+
+
+def _close_at_exit(ref: weakref.ref[SummaryWriter]) -> None:
+    """At exit: write what is pending, and leave the board's final state (a script's page stops reloading)."""
+    writer = ref()
+    if writer is None:
+        return
+    try:
+        with writer._sync.lock:
+            writer._write_files()
+            writer._each_file("close")
+        if writer.board is not None:
+            writer.board.end()
+    except Exception as exc:  # noqa: BLE001 - the interpreter is exiting: say so, and let it exit
+        warnings.warn(f"livetrain: closing the SummaryWriter at exit failed ({type(exc).__name__}: {exc})",
+                      RuntimeWarning, stacklevel=1)

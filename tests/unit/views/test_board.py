@@ -1,0 +1,178 @@
+"""Board: a panel per tag in sections by prefix, added as tags arrive, updated in place; user strings shown as text."""
+import numpy as np
+import pytest
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource, Div
+
+import livetrain
+from livetrain import FrameExporter, History, train_loop
+from livetrain.display.base import final_output
+from livetrain.views.board import Board, ImagePanel, PlaceholderPanel, TextPanel
+from livetrain.writer import SummaryWriter
+
+HOSTILE = "</script><img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(autouse=True)
+def no_display():
+    livetrain.set_transport("none")
+    yield
+    livetrain.set_transport(None)
+
+
+def writer(**options) -> SummaryWriter:
+    return SummaryWriter(write_to_disk=False, interval=60, **options)
+
+
+def section_names(board: Board) -> list[str]:
+    return [s.children[0].text for s in board.graph.children[1:]]
+
+
+def test_panels_are_grouped_by_the_tag_prefix_in_arrival_order():
+    w = writer()
+    w.add_scalar("train/loss", 1.0, 0)
+    w.add_scalar("test/acc", 0.5, 0)
+    w.add_scalar("train/acc", 0.6, 0)
+    w.add_scalar("Loss", 0.9, 0)  # no "/": its own section, as in TensorBoard
+    w.flush()
+    board = w.board
+    assert list(board.sections) == ["train", "test", "Loss"]
+    assert ["train" in n for n in section_names(board)] == [True, False, False]
+    train = board.sections["train"]
+    assert [p.title.text for p in train.children[1].children] == ["train/loss", "train/acc"]
+    assert list(board.panels) == ["train/loss", "test/acc", "train/acc", "Loss"]
+
+
+def test_new_tags_add_panels_to_the_shown_layout_and_old_ones_update_in_place():
+    w = writer()
+    doc = Document()
+    doc.add_root(w.board.graph)
+    w.add_scalar("train/loss", 1.0, 0)
+    w.flush()
+    models = {m.id for m in doc.models}
+    events = []
+    doc.on_change(events.append)
+    for step in range(1, 5):
+        w.add_scalar("train/loss", 1 / (step + 1), step)
+    w.flush()
+    assert {m.id for m in doc.models} == models  # in place: no new model
+    assert {type(e).__name__ for e in events} <= {"ColumnsStreamedEvent", "ColumnsPatchedEvent",
+                                                  "ColumnDataChangedEvent", "ModelChangedEvent"}
+    w.add_image("samples/grid", np.zeros((3, 8, 8)), 5)
+    w.flush()
+    assert len({m.id for m in doc.models} - models) > 3  # the image panel joined the document
+    assert list(w.board.sections) == ["train", "samples"]
+
+
+def test_add_scalars_is_one_panel_with_a_line_per_key():
+    w = writer()
+    for step in range(3):
+        w.add_scalars("loss", {"train": 1.0 / (step + 1), "test": 1.2 / (step + 1)}, step)
+    w.flush()
+    assert list(w.board.panels) == ["loss"]
+    assert w.board.panels["loss"].panel.tags == ("loss/train", "loss/test")
+
+
+def test_image_panel_shows_the_latest_picture_titled_with_its_step():
+    w = writer()
+    w.add_image("digits", np.zeros((3, 4, 5)), 1)
+    w.add_image("digits", np.ones((3, 4, 5)), 2)
+    w.flush()
+    panel = w.board.panels["digits"]
+    assert isinstance(panel, ImagePanel) and panel.root.title.text == "digits (step 2)"
+    picture = panel.source.data["image"][0]
+    assert picture.shape == (4, 5) and picture.view(np.uint8).reshape(4, 5, 4).min() == 255  # white, opaque
+
+
+def test_a_large_figure_is_shrunk_for_the_page_and_kept_whole_in_the_history():
+    w = writer()
+    w.add_image("big", np.zeros((4800, 1200, 3), np.uint8), 0, dataformats="HWC")
+    w.flush()
+    assert max(w.board.panels["big"].source.data["image"][0].shape) <= 600
+    assert w.history.records["big"].entries[-1][2].shape == (4800, 1200, 3)
+
+
+def test_other_kinds_are_placeholders_saying_what_was_recorded():
+    w = writer()
+    for step in range(3):
+        w.add_histogram("weights/fc1", np.arange(10.0) * step, step)
+    w.add_pr_curve("cat", np.array([1, 0]), np.array([0.8, 0.3]), 4)
+    w.flush()
+    panel = w.board.panels["weights/fc1"]
+    assert isinstance(panel, PlaceholderPanel) and isinstance(w.board.panels["cat"], PlaceholderPanel)
+    assert "histogram: 3 recorded, last at step 2" in panel.root.text
+    assert "later version" in panel.root.text
+
+
+def test_hostile_tags_and_texts_are_shown_as_text():
+    w = writer()
+    w.add_text(HOSTILE, HOSTILE, 0)
+    w.add_scalar(f"{HOSTILE}/x", 1.0, 0)
+    w.add_histogram(HOSTILE + "h", np.arange(3.0), 0)
+    w.flush()
+    divs = [m for m in w.board.graph.references() if isinstance(m, Div)]
+    assert sum("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in d.text for d in divs) == 2  # text, placeholder
+    assert list(w.board.sections) == ["<"]  # the part before the first "/", escaped in its header
+    assert any(">&lt;</h3>" in d.text for d in divs)
+    assert not any("<img" in d.text or "</script>" in d.text for d in divs)
+    assert isinstance(w.board.panels[HOSTILE], TextPanel)
+    div, script = final_output(w.board.graph)
+    assert "<img src=x" not in div + script and HOSTILE not in script
+
+
+def test_long_texts_are_cut_on_the_page_only():
+    w = writer()
+    w.add_text("log", "x" * 20_000, 0)
+    w.flush()
+    assert "10000 more characters" in w.board.panels["log"].root.text
+    assert len(w.history.records["log"].entries[-1][2]) == 20_000
+
+
+def test_tags_limits_the_panels():
+    board = Board(tags=["train/loss"])
+    board.log({"train/loss": 1.0, "train/acc": 0.5}, step=0)
+    board.flush()
+    assert list(board.panels) == ["train/loss"]
+
+
+def test_in_train_loop_each_phase_is_a_section_and_a_gif_is_made(tmp_path):
+    board = Board()
+    exporter = FrameExporter(board, renderer="matplotlib", gif=tmp_path / "board.gif")
+    demo = Board.demo_history(3)
+
+    def step(batch, phase):
+        return {k: v[batch] for k, v in demo[phase].items()}
+
+    history = train_loop(step, {"train": [0], "test": [0]}, epochs=3, callbacks=[board, exporter],
+                         reduce={"recon": "last"}, progress=False)
+    assert history.epochs("test") == 3
+    assert list(board.sections) == ["train", "test"]
+    assert set(board.panels) == {"train/loss", "train/acc", "train/recon", "test/loss", "test/acc", "test/recon"}
+    assert board.history.steps["test/acc"].step.tolist() == [1, 2, 3]
+    assert (tmp_path / "board.gif").stat().st_size > 1000
+
+
+def test_a_replica_fed_the_same_epochs_ends_in_the_same_state():
+    live = Board()
+    copy = live.replica()
+    history = Board.demo_history(4)
+    grown = History({p: {k: [] for k in s} for p, s in history.items()})
+    for epoch in range(4):
+        for phase, series in history.items():
+            for key, values in series.items():
+                grown[phase][key].append(values[epoch])
+            live.on_epoch_end(epoch, phase, grown)
+            copy.on_epoch_end(epoch, phase, grown)
+    live.flush()
+    ours = {s.name: dict(s.data) for s in live.graph.references() if isinstance(s, ColumnDataSource)}
+    theirs = {s.name: dict(s.data) for s in copy.graph.references() if isinstance(s, ColumnDataSource)}
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        for column in ours[name]:
+            a, b = np.asarray(ours[name][column]), np.asarray(theirs[name][column])  # smoothing batched differently:
+            assert a.shape == b.shape and np.allclose(a, b, rtol=1e-12, equal_nan=True), (name, column)  # last bits
+
+
+def test_from_history_shows_the_chosen_keys():
+    board = Board.from_history(Board.demo_history(), keys=["loss"])
+    assert board.only == {"train/loss", "test/loss"} and board.phases == ("train", "test")
