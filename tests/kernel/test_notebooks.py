@@ -103,3 +103,42 @@ def test_run_demo_parses_parameter_overrides():
     assert parse("EPOCHS=4") == ("EPOCHS", 4)
     with pytest.raises(Exception, match="NAME=VALUE"):
         parse("no equals sign")
+
+
+def event_tags(log_dir: Path) -> dict[str, int]:
+    """How many values each tag has in the event files under ``log_dir``, read by TensorBoard's own loader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    tags: dict[str, int] = {}
+    for path in log_dir.rglob("events.out.tfevents.*"):
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                tags[value.tag] = tags.get(value.tag, 0) + 1
+    return tags
+
+
+def test_jax_notebook_logs_three_cadences_live_and_to_tensorboard_files(tmp_path):
+    done, outputs = run_demo("--notebook", "notebooks/04_jax_tensorboard.ipynb", "--epochs", "300",
+                             "-p", "SHEET_EVERY=100", "-p", f"LOG_DIR={tmp_path}")
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    assert "Loss: 300 values, steps 1..300" in printed  # every step
+    assert "Accuracy: 31 values, steps 1..300" in printed  # step 1, then every 10: one axis, no padding
+    assert "'Step 1 Accuracy Testsheet', 'Step 100 Accuracy Testsheet'" in printed
+    boards = bokeh_displays(outputs)
+    assert len(boards) == 2  # the data image's cell, then the training cell
+    assert glyphs(boards[-1], "Line") >= 4 and glyphs(boards[-1], "ImageRGBA") == 5  # raw and smoothed lines; sheets
+    tags = event_tags(tmp_path)
+    assert tags["Loss"] == 300 and tags["Accuracy"] == 31 and tags["Training Data"] == 1
+
+
+def test_pytorch_notebook_runs_the_tutorial_with_livetrains_summary_writer(tmp_path):
+    done, outputs = run_demo("--notebook", "notebooks/05_pytorch_tensorboard.ipynb", "--epochs", "1",
+                             "-p", f"LOG_DIR={tmp_path}")
+    assert "dataset: digits (1436 train / 361 test)" in done.stdout
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    assert "Finished Training" in printed and "training loss: 8 values" in printed  # every 44 of 359 mini-batches
+    board = bokeh_displays(outputs)[-1]
+    assert glyphs(board, "Line") >= 2 and glyphs(board, "ImageRGBA") == 2  # the loss; the grid and the predictions
+    tags = event_tags(tmp_path)
+    assert tags["training loss"] == 8 and tags["predictions vs. actuals"] == 8
+    assert tags["four_fashion_mnist_images"] == 1
