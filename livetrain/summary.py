@@ -28,7 +28,8 @@ import numpy as np
 
 from .core.history import History
 from .core.metrics import to_numpy
-from .writer import SummaryWriter, step_of, warn_user
+from .core.tbvalues import step_of
+from .writer import SummaryWriter, warn_user
 
 _defaults: list[FileWriter] = []  # the writers made default, innermost last
 _base: FileWriter | None = None  # set_as_default's writer, used when no as_default() context is open

@@ -12,7 +12,8 @@ import torch
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.util import tensor_util
 
-from livetrain.writer import SummaryWriter, image_hwc
+from livetrain.core.tbvalues import image_hwc
+from livetrain.writer import SummaryWriter
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
