@@ -65,3 +65,92 @@ def test_a_request_right_after_close_is_still_served():
     done.clear()
     t.request()                   # within the interval again: deferred
     assert done.wait(1.0)
+
+
+def test_a_request_while_the_helper_runs_the_action_does_not_wait_for_it():
+    started, release, runs = threading.Event(), threading.Event(), []
+
+    def slow():
+        runs.append(1)
+        if len(runs) == 2:  # the helper's run: hold the lock, as a push does
+            started.set()
+            release.wait(5)
+
+    t = Throttle(slow, interval=0.05)
+    t.request(); t.request()  # the first runs here, the second on the helper
+    assert started.wait(5)
+    t0 = time.monotonic()
+    t.request()  # a training step meanwhile
+    waited = time.monotonic() - t0
+    release.set()
+    deadline = time.monotonic() + 5
+    while len(runs) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t.close()
+    assert waited < 1, f"request() waited {waited:.2f} s for the helper's run"
+    assert len(runs) == 3  # and it was still served
+
+
+def test_a_costly_action_runs_less_often_within_its_cpu_budget():
+    runs = []
+
+    def busy():
+        runs.append(time.monotonic())
+        end = time.thread_time() + 0.02
+        while time.thread_time() < end:
+            pass
+
+    t = Throttle(busy, interval=0.01, budget=0.1, burst=0.02)  # 20 ms of CPU a run: one run per 0.2 s, after one more
+    start = time.monotonic()
+    while time.monotonic() - start < 1.0:
+        t.request()
+        time.sleep(0.001)
+    t.close()
+    gaps = [b - a for a, b in zip(runs, runs[1:-1])]
+    assert len(gaps) >= 3 and min(gaps[2:]) >= 0.19  # once the burst is spent
+    assert len(runs) <= 8
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_no_request_is_lost_whatever_the_helper_is_doing(monkeypatch, seed):
+    import random
+
+    import livetrain.core.throttle as throttle
+
+    monkeypatch.setattr(throttle, "IDLE_EXIT", 0.003)  # the helper idles and ends all the time
+    rng, made, seen = random.Random(seed), [0], []
+    t = Throttle(lambda: seen.append(made[0]), interval=0.002)
+    for _ in range(300):
+        made[0] += 1
+        t.request()
+        time.sleep(rng.choice((0, 0.0005, 0.002, 0.004)))
+        if rng.random() < 0.05:
+            t.close()
+    deadline = time.monotonic() + 5
+    while seen[-1] != made[0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen[-1] == made[0]  # the last request was served after it was made
+
+
+def test_rejects_a_budget_outside_zero_to_one():
+    with pytest.raises(ValueError, match="budget must be a fraction of one CPU in \\(0, 1\\], got 0"):
+        Throttle(lambda: None, budget=0)
+
+
+def test_the_cpu_budget_never_defers_a_run_by_more_than_a_second():
+    runs = []
+
+    def costly():
+        runs.append(time.monotonic())
+        end = time.thread_time() + 0.05
+        while time.thread_time() < end:
+            pass
+
+    t = Throttle(costly, interval=0.01, budget=0.001, burst=0.0)  # 50 ms a run would mean one run per 50 s
+    start = time.monotonic()
+    while time.monotonic() - start < 2.5:
+        t.request()
+        time.sleep(0.005)
+    t.close()
+    gaps = [b - a for a, b in zip(runs, runs[1:-1])]
+    assert len(gaps) >= 1 and max(gaps) <= 1.3
