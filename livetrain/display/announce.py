@@ -74,7 +74,8 @@ class Announcer:
     often when an announcement takes longer (it gets at most ``budget`` of the time) or is larger (at most
     ``rate`` bytes a second).
 
-    An announcement is the document's JSON, serialised once (Bokeh takes ~50 ms for a small layout),
+    An announcement is the document's JSON, serialised once (Bokeh takes ~50 ms for a small layout; ``base``: that
+    JSON, if the caller has just serialised it),
     plus one patch that brings it to the current state: each data source's whole data and the latest
     value of every other property changed since. So its cost grows only with the data. ``send(data, buffers)``
     delivers one (default: :func:`open_comm`, a comm to the page's ``livetrain`` target).
@@ -88,11 +89,12 @@ class Announcer:
     """
 
     def __init__(self, plot: str, doc: Document, every: float = 1.0, budget: float = 0.02,
-                 rate: float = 250e3, send: Callable[[dict, list[bytes] | None], None] | None = None) -> None:
+                 rate: float = 250e3, send: Callable[[dict, list[bytes] | None], None] | None = None,
+                 base: str | None = None) -> None:
         self.plot, self.doc, self.every, self.budget, self.rate = plot, doc, every, budget, rate
         self.send = send or open_comm
         self._next = time.monotonic() + every
-        self._base: str | None = None
+        self._base = base
         self._sources: dict[str, Model] = {}
         self._changed: dict[tuple[str, str], Model] = {}
         self._announced = True  # whether the last announcement holds the current state

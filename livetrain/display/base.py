@@ -7,8 +7,13 @@ import re
 import time
 from abc import ABC, abstractmethod
 
+from bokeh.core.json_encoder import serialize_json
+from bokeh.core.templates import DOC_NB_JS
 from bokeh.document import Document
+from bokeh.embed.elements import div_for_render_item
 from bokeh.embed.notebook import notebook_content
+from bokeh.embed.util import RenderItem
+from bokeh.io import curdoc
 from bokeh.io.notebook import EXEC_MIME_TYPE, HTML_MIME_TYPE, JS_MIME_TYPE, load_notebook
 from bokeh.io.state import curstate
 from bokeh.model import Model
@@ -17,7 +22,7 @@ from bokeh.util.serialization import make_id
 
 from ..core.throttle import run_again
 from ..frames import picture
-from ..wire import forget_dead_curdocs
+from ..wire import document_json, forget_dead_curdocs
 
 _bokehjs_loaded = False
 
@@ -156,6 +161,27 @@ def safe_notebook_script(script: str) -> str:
         raise RuntimeError("livetrain: Bokeh's notebook script has no 'const docs_json = ...;' line to escape; "
                            "this Bokeh version writes its scripts differently")
     return safe
+
+
+def notebook_parts(doc: Document, target: str) -> tuple[str, str, str]:
+    """The script and div that show ``doc``'s root in a notebook cell, updated over comm ``target`` (what Bokeh's
+    ``notebook_content`` gives, its JSON made safe by :func:`script_json`), and the document's JSON: serialised once,
+    from ``doc`` itself (Bokeh copies the layout into a new document and serialises twice), so that an
+    :class:`~livetrain.display.announce.Announcer` can start from the same JSON.
+
+    Example:
+        >>> from bokeh.plotting import figure
+        >>> script, div, doc_json = notebook_parts(own_document(figure(title="</script>")), "t1")
+        >>> "embed_items_notebook" in script and "</script>" not in script, "data-root-id" in div
+        (True, True)
+    """
+    doc.theme = curdoc().theme  # as Bokeh's show() does; a no-op for the default theme
+    doc_json = document_json(doc)
+    item = RenderItem(docid=make_id(), elementid=None, roots={doc.roots[0]: make_id()})
+    render = {**item.to_json(), "notebook_comms_target": target}
+    script = DOC_NB_JS.render(docs_json=script_json(f"{{{serialize_json(item.docid)}: {doc_json}}}"),
+                              render_items=script_json(serialize_json([render])))
+    return script, div_for_render_item(item), doc_json
 
 
 def publish_plot(ids: tuple[str, str], key: str, div: str, script: str, update: bool = False) -> None:

@@ -9,7 +9,6 @@ from bokeh.document.events import (
     DocumentChangedEvent,
     ModelChangedEvent,
 )
-from bokeh.embed.notebook import notebook_content
 from bokeh.io.notebook import CommsHandle, get_comms, push_notebook
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
@@ -22,9 +21,9 @@ from .base import (
     display_ids,
     ensure_bokehjs,
     final_output,
+    notebook_parts,
     own_document,
     publish_plot,
-    safe_notebook_script,
 )
 
 PUSHED = (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent, ModelChangedEvent)  # what a push sends
@@ -80,15 +79,14 @@ class NotebookPush(Output):
         ensure_bokehjs()
         target, plot = make_id(), new_plot_id()
         forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
-        script, div, cell_doc = notebook_content(layout, target)
+        script, div, doc_json = notebook_parts(self._doc, target)
         self._ids = display_ids()
-        script = safe_notebook_script(script) + listen_script(layout.id, plot)
-        publish_plot(self._ids, layout.id, anchor(plot, div), script)
-        self._handle = _Handle(get_comms(target), cell_doc)
+        publish_plot(self._ids, layout.id, anchor(plot, div), script + listen_script(layout.id, plot))
+        self._handle = _Handle(get_comms(target), Document())  # it holds the changes of self._doc until pushed
         self._doc.models.flush_synced()  # the page has every model now: a later change names them, not resends them
         self._doc.callbacks.on_change_dispatch_to(self._handle)
         self._doc.on_change(self._changed)
-        self._announcer = Announcer(plot, self._doc)
+        self._announcer = Announcer(plot, self._doc, base=doc_json)
         self._announcer.pushed()
         self._pushes, self._unsent = 0, False
 
