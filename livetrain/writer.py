@@ -18,8 +18,8 @@ What differs from torch's writer, on purpose:
   ``add_audio``, ...) and a failing disk each give one ``RuntimeWarning`` naming them, and the call returns.
 - Scalars (Python, numpy, torch or JAX) are not read when logged: they are read, at most once per ``interval``, when
   the board or the event file needs them, so JAX's asynchronous dispatch goes on.
-- ``add_embedding`` and ``add_graph`` are recorded in the history and shown as placeholders, not written to the event
-  files (one warning says so).
+- ``add_embedding`` and ``add_graph`` write what TensorBoard's projector and graph dashboard read, as torch does;
+  the board shows them as placeholders. A model that cannot be traced gets one warning and no graph.
 """
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ import numpy as np
 from .core.callback import Callback, CallbackList
 from .core.history import History
 from .core.metrics import to_float, to_numpy
+from .core.projector import Projector, embedding_files
 from .core.tbvalues import figure_pixels, image_hwc, scalar_of, step_of
 from .core.tfevents import EventFileWriter, histogram_buckets, pr_curve_data
+from .core.tfgraph import trace_graph
 from .core.throttle import IDLE_EXIT
 from .views.board import Board
 
@@ -194,6 +196,7 @@ class SummaryWriter:
         self._pending: list[tuple[str, str, tuple]] = []  # (sub-directory, EventFileWriter method, arguments)
         self._lock = threading.Lock()  # guards _pending
         self._sync = Background(self._write_files, interval)  # files are written off the training thread
+        self._projector = Projector(self.log_dir)  # add_embedding's files and their projector_config.pbtxt
         if purge_step is not None:
             self._warn("purge_step", "SummaryWriter(purge_step=...) is not supported; no events are purged")
         if self.write_to_disk:
@@ -361,11 +364,15 @@ class SummaryWriter:
     def add_embedding(self, mat: Any, metadata: Sequence[Any] | None = None, label_img: Any = None,
                       global_step: Any = None, tag: str = "default", metadata_header: Sequence[str] | None = None
                       ) -> None:
-        """Record an embedding (``mat``: one row per point, with optional ``metadata`` labels and ``label_img``
-        thumbnails) in the history; the board shows a placeholder. Not written to the event files (one warning).
+        """Log an embedding for TensorBoard's projector: ``mat`` (``(N, D)``: a row per point; numpy, torch or JAX),
+        optional ``metadata`` (a label per point; with ``metadata_header``, a list of columns per point) and optional
+        ``label_img`` thumbnails (``(N, C, H, W)`` as torch, or ``(N, H, W, C)``). Recorded in the history (the board
+        shows a placeholder) and written as torch writes it: ``log_dir/<step, 5 digits>/<tag>/`` gets ``tensors.tsv``,
+        ``metadata.tsv`` and ``sprite.png`` (the thumbnails in a square grid), and ``log_dir/projector_config.pbtxt``
+        lists this writer's embeddings. The files are written in the calling thread, as torch does.
 
         Example:
-            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_embedding(np.zeros((5, 3)))
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_embedding(np.zeros((5, 3)), list("abcde"))
             >>> w.history.records["default"].entries[-1][2]["mat"].shape
             (5, 3)
         """
@@ -378,16 +385,26 @@ class SummaryWriter:
         value = {"mat": mat, "metadata": None if metadata is None else list(metadata),
                  "label_img": None if label_img is None else np.asarray(to_numpy(label_img)),
                  "metadata_header": None if metadata_header is None else list(metadata_header)}
-        self._record(_tag(tag), "embedding", value, global_step, None, None)
-        if self.write_to_disk:
-            self._warn("embedding files", "SummaryWriter.add_embedding is recorded in the history and on the board, "
-                       "but not written to the event files (TensorBoard's projector files)")
+        tag = _tag(tag)
+        files = embedding_files(mat, value["metadata"], value["label_img"], metadata_header) \
+            if self.write_to_disk else None
+        step = self._record(tag, "embedding", value, global_step, None, None)
+        if files is not None:
+            try:
+                self._projector.add(files, step, tag)
+            except OSError as exc:
+                self._warn(("projector", "disk"), f"SummaryWriter cannot write the projector files in "
+                           f"{self.log_dir!r} ({exc}); the board and the history still get the embedding")
 
     @_guarded
     def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False,
                   use_strict_trace: bool = True) -> None:
-        """Record the model's structure (its class, ``repr`` and parameter count) in the history under ``graph``; the
-        board shows a placeholder. Not traced nor written to the event files (one warning).
+        """Log a torch model's graph for TensorBoard's graph dashboard: ``model`` (a ``torch.nn.Module``) is traced on
+        ``input_to_model`` (a tensor, or a tuple of them) with ``torch.jit.trace`` (``strict=use_strict_trace``), in
+        eval mode, and its ``GraphDef`` written as torch writes it (nodes scoped by module; ``verbose`` prints the
+        traced graph). The history records the model's class, ``repr`` and parameter count under ``graph`` (the board
+        shows a placeholder). A model that is not a ``torch.nn.Module``, no ``input_to_model``, or a failed trace
+        gets one warning saying why, and no graph is written.
 
         Example:
             >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_graph(object())
@@ -397,10 +414,16 @@ class SummaryWriter:
         parameters = getattr(model, "parameters", None)
         count = sum(int(p.numel()) for p in parameters()) if callable(parameters) else None
         value = {"model": type(model).__name__, "repr": repr(model), "parameters": count}
-        self._record("graph", "graph", value, None, None, None)
+        graph = None
         if self.write_to_disk:
-            self._warn("graph files", "SummaryWriter.add_graph is recorded in the history and on the board, but the "
-                       "graph is not traced nor written to the event files")
+            try:
+                graph = trace_graph(model, input_to_model, use_strict_trace, verbose)
+            except Exception as exc:  # noqa: BLE001 - a model that does not trace must not stop training
+                self._warn(("add_graph", type(model).__name__), f"SummaryWriter.add_graph could not trace "
+                           f"{type(model).__name__} ({type(exc).__name__}: {exc}); no graph is written, the history "
+                           f"still records the model")
+        self._record("graph", "graph", value, None, None,
+                     None if graph is None else lambda step, wall: ("", "add_graph", (graph, wall)))
 
     @_guarded
     def add_hparams(self, hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any],
@@ -484,9 +507,9 @@ class SummaryWriter:
         self._hooks.on_log(step, metrics, self.history)
 
     def _record(self, tag: str, kind: str, value: Any, global_step: Any, walltime: float | None,
-                event: Callable[[int, float], tuple[str, str, tuple]] | None) -> None:
+                event: Callable[[int, float], tuple[str, str, tuple]] | None) -> int:
         """Record ``value`` in the history, queue its event (``event(step, wall)`` gives the sub-run, the event file's
-        method and its arguments), and tell the callbacks."""
+        method and its arguments), and tell the callbacks; returns the step used."""
         wall = time.time() if walltime is None else float(walltime)
         step = self.history.record(tag, kind, value, step_of(global_step), wall=wall)
         if self.write_to_disk and event is not None:
@@ -494,6 +517,7 @@ class SummaryWriter:
                 self._pending.append(event(step, wall))
             self._sync.wake()
         self._hooks.on_log(step, {tag: value}, self.history)
+        return step
 
     def _image(self, tag: str, picture: np.ndarray, global_step: Any, walltime: float | None) -> None:
         self._record(tag, "image", picture, global_step, walltime,

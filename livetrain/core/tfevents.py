@@ -4,6 +4,7 @@ A file is a sequence of records ``u64le length | masked crc32c(length) | data | 
 ``data`` is one serialized ``tensorboard.Event``. The first says ``file_version="brain.Event:2"``. Scalars are
 ``simple_value``, images PNG ``Summary.Image``, histograms ``HistogramProto`` (as torch and tensorboardX write
 them); text, PR curves and hparams are tensors tagged with their plugin, as TensorBoard's own summaries write them.
+A model's graph is an event's ``graph_def``: a serialized ``GraphDef`` of :class:`GraphNode`, as torch writes it.
 Neither tensorboard nor protobuf is imported; Pillow encodes PNGs when it imports, else a small zlib encoder does.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -309,6 +310,43 @@ def pr_curve_data(labels: Any, predictions: Any, num_thresholds: int = 127, weig
     return np.stack([tp, fp, tn, fn, precision, recall]).astype(np.float32)
 
 
+class GraphNode(NamedTuple):
+    """One ``NodeDef`` of a ``GraphDef``: its name (``/`` makes the scopes TensorBoard's graph dashboard folds), op,
+    the names of the nodes it reads, its ``attr`` string (what TensorBoard shows as ``attr``) and the shapes of its
+    outputs (``None``: unknown)."""
+    name: str
+    op: str
+    inputs: Sequence[str] = ()
+    attr: str = ""
+    shapes: Sequence[Sequence[int]] | None = None
+
+
+def graph_def(nodes: Sequence[GraphNode], producer: int = 22) -> bytes:
+    """A serialized ``GraphDef`` of ``nodes``: each ``NodeDef`` with ``name``, ``op``, ``input`` and the ``attr`` map
+    torch writes (``attr``: the string; ``_output_shapes``: a list of shapes); ``versions.producer`` as torch's.
+
+    Example:
+        >>> from tensorboard.compat.proto.graph_pb2 import GraphDef
+        >>> nodes = [GraphNode("input/x", "IO Node", shapes=[(1, 2)]), GraphNode("y", "aten::relu", ["input/x"])]
+        >>> data = graph_def(nodes)
+        >>> [(n.name, n.op, list(n.input)) for n in GraphDef.FromString(data).node]
+        [('input/x', 'IO Node', []), ('y', 'aten::relu', ['input/x'])]
+    """
+    def attr(key: str, value: bytes) -> bytes:  # one entry of map<string, AttrValue>
+        return _message(5, _string(1, key) + _message(2, value))
+
+    out = []
+    for node in nodes:
+        body = _string(1, node.name) + _string(2, node.op) + b"".join(_string(3, name) for name in node.inputs)
+        body += attr("attr", _message(2, node.attr.encode("utf-8")))  # AttrValue.s
+        if node.shapes is not None:  # AttrValue.list.shape: TensorShapeProto, each dim's size
+            shapes = b"".join(_message(7, b"".join(_message(2, _int(1, int(n))) for n in shape))
+                              for shape in node.shapes)
+            body += attr("_output_shapes", _message(1, shapes))
+        out.append(_message(1, body))
+    return b"".join(out) + _message(4, _int(1, producer))
+
+
 class EventFileWriter:
     """Writes one TensorBoard event file in ``log_dir``: ``events.out.tfevents.<time>.<host>.<pid>.<n><suffix>``.
 
@@ -441,6 +479,19 @@ class EventFileWriter:
         for tag, value in metrics.items():
             self.add_scalar(tag, float(value), step, now)
         self._hparams("_hparams_/session_end_info", _message(4, _int(1, 1) + _double(2, now)), step, now)
+
+    def add_graph(self, graph: bytes, wall: float | None = None) -> None:
+        """A model's graph: ``graph`` is a serialized ``GraphDef`` (see :func:`graph_def`). As torch does, it is
+        followed by run metadata tagged ``step1`` that names the device ``/device:CPU:0``.
+
+        Example:
+            >>> import tempfile
+            >>> with EventFileWriter(tempfile.mkdtemp()) as w: w.add_graph(graph_def([GraphNode("x", "IO Node")]))
+        """
+        now = time.time() if wall is None else wall
+        self._write(b"\x09" + _F64.pack(now) + _message(4, graph))
+        device_stats = _message(1, _message(1, _string(1, "/device:CPU:0")))  # RunMetadata.step_stats.dev_stats
+        self._write(b"\x09" + _F64.pack(now) + _message(8, _string(1, "step1") + _message(2, device_stats)))
 
     def _hparams(self, tag: str, content: bytes, step: int, wall: float) -> None:
         self._value(tag, _plugin("hparams", content) + _NULL_TENSOR, step, wall)
