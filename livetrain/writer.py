@@ -447,6 +447,15 @@ class SummaryWriter:
         self._record("hparams", "hparams", value, global_step, None, lambda step, wall: (
             run, "add_hparams", (hparams, metrics, step, wall, hparam_domain_discrete)))
 
+    def add_callback(self, callback: Callback) -> None:
+        """Call ``callback.on_log(step, logs, history)`` after each call from now on, as ``callbacks=`` does, and its
+        ``on_train_end(history)`` at :meth:`close` (a :class:`~livetrain.FrameExporter` given the writer adds itself).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_callback(Callback())
+        """
+        self._hooks.active.extend(CallbackList([callback]).active)  # checked as callbacks= are
+
     def flush(self) -> None:
         """Write what is pending to the event files and the board now.
 
@@ -458,9 +467,10 @@ class SummaryWriter:
             self.board.flush()
 
     def close(self) -> None:
-        """Flush and close the event files, and push the board. Logging after ``close`` goes on, to new event files
-        (as with torch), so ``close`` may come often: the board's final state is left in the notebook when the cell
-        ends, and in a script when it exits.
+        """Flush and close the event files, push the board, and call the other callbacks' ``on_train_end`` (a
+        :class:`~livetrain.FrameExporter` writes its GIF). Logging after ``close`` goes on, to new event files (as with
+        torch), so ``close`` may come often: the board's final state is left in the notebook when the cell ends, and in
+        a script when it exits.
 
         Example:
             >>> with SummaryWriter(write_to_disk=False, show=False) as w: w.add_scalar("x", 1.0, 0)
@@ -471,6 +481,7 @@ class SummaryWriter:
             self._files.clear()
         if self.board is not None:
             self.board.flush()
+        self._hooks.each("on_train_end", lambda cb: cb is self.board or cb.on_train_end(self.history))
 
     def __enter__(self) -> SummaryWriter:
         return self

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
@@ -32,6 +33,11 @@ _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid
                  "validation": "#1f77b4"}
 _TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
+#: The x axes a view offers, and their labels.
+AXES = {"step": "step", "epoch": "epoch", "wall": "wall time", "relative": "time since start (s)"}
+#: Per axis: the hover's x template, and the best-epoch star's.
+_HOVER_X = {"epoch": ("@epoch", "epoch @epoch"), "step": ("@step{0,0}", "step @step{0,0}"),
+            "wall": ("@wall{%F %T}", "at @wall{%F %T}"), "relative": ("@relative{0,0.0} s", "at @relative{0,0.0} s")}
 
 
 def best_mode(key: str) -> str:
@@ -86,6 +92,16 @@ class LinePlotsCallback(LiveView):
         batch_phases: the phases whose per-batch values are drawn (default: the first phase, the
             training one; evaluation batches all come from the end-of-epoch model).
         steps_per_epoch: batches per epoch, to place per-batch points when the loader has no length.
+        x: the x axis, named on the axis and in the hover, and shared by epoch and per-batch points:
+
+            - ``"epoch"`` (default): an epoch's value at ``epoch + 1``, its batches spread inside it;
+            - ``"step"``: the global step, as ``train_loop`` logs its traces ``phase/key``: training batches done so
+              far (the first phase's, or ``"train"``'s). With the batches per epoch known (``train_loop``'s loaders,
+              or ``steps_per_epoch``), batch ``b`` of epoch ``e`` is at ``e * n + b + 1`` and an epoch's values at
+              ``(e + 1) * n``; else batches are counted as they come, and a loop that reports only epoch ends passes
+              the global step as ``epoch`` (TensorBoard's ``global_step``, e.g. ``epoch * len(loader) + i``);
+            - ``"wall"`` (time of day) or ``"relative"`` (seconds since the view's first point): when each call
+              came. Epochs filled in from a history (a resumed run) have no time there and are not drawn.
         width, height: of each figure, in pixels.
         interval: the minimum time between two pushes, in seconds.
 
@@ -94,15 +110,22 @@ class LinePlotsCallback(LiveView):
         >>> cb.on_epoch_end(0, "train", {"train": {"loss": [0.7], "acc": [0.8]}})
         >>> cb.sources["train"].data[cb.columns["loss"]]
         [0.7]
+        >>> steps = LinePlotsCallback(x="step", steps_per_epoch=100)
+        >>> steps.on_epoch_end(0, "train", {"train": {"loss": [0.7], "acc": [0.8]}})
+        >>> steps.sources["train"].data["step"], steps.figures[0].xaxis.axis_label
+        ([100], 'step')
     """
 
     def __init__(self, epochs: int | None = None, keys: Sequence[str] = ("loss", "acc"),
                  phases: Sequence[str] = ("train", "test"), *, monitor: str | None = None, mode: str | None = None,
                  batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
-                 width: int = 350, height: int = 300,
+                 x: str = "epoch", width: int = 350, height: int = 300,
                  interval: float = 0.1) -> None:
         if epochs is not None:
             whole("epochs", epochs, minimum=1)
+        if x not in AXES:
+            raise ValueError(f"x must be one of {', '.join(map(repr, AXES))}, got {x!r}")
+        self.x = x
         self.keys = names("keys", keys)
         #: the source column of each key: user names never become column names, tooltip templates or JavaScript
         self.columns = {k: f"y{i}" for i, k in enumerate(self.keys)}
@@ -122,12 +145,17 @@ class LinePlotsCallback(LiveView):
     def build_layout(self, phases: tuple[str, ...]) -> None:
         self.phases = phases
         self.batch_phases = self._batch_phases if self._batch_phases is not None else phases[:1]
-        self.sources = {p: ColumnDataSource(stream_columns("epoch", *self.columns.values()),
+        self.sources = {p: ColumnDataSource(stream_columns(self.x, *self.columns.values()),
                                             name=f"livetrain:line:{p}") for p in phases}
         self.batch_sources = {p: ColumnDataSource(stream_columns("x", *self.columns.values()),
                                                   name=f"livetrain:batch:{p}") for p in phases}
-        self._x_range = Range1d(0, self.epochs or 1)
-        self._x_end = self._x_range.end  # read here, not from the model: a Bokeh property read costs 10-100 µs
+        #: the phase whose batches count the global step (x="step"), as in train_loop
+        self.trained = "train" if "train" in phases else phases[0]
+        if self.x == "wall":  # the range follows the data
+            self._x_range, self._x_end = DataRange1d(only_visible=True), math.inf
+        else:
+            self._x_range = Range1d(0, (self.epochs or 1) if self.x == "epoch" else 1)
+            self._x_end = self._x_range.end  # read here, not from the model: a Bokeh property read costs 10-100 µs
         self._reach = 0.0  # the largest x drawn so far
         self._spans: list[Span] = []
         self._placeholders: list = []
@@ -140,20 +168,24 @@ class LinePlotsCallback(LiveView):
         self._batch_pending: dict[str, list[tuple[float, ...]]] = {p: [] for p in phases}
         self._batches_seen = dict.fromkeys(phases, 0)
         self._batches_per_epoch: dict[str, int] = {}
+        self._calls = dict.fromkeys(phases, 0)  # on_batch_end calls since the phase's last epoch end
+        self._last_epoch: dict[str, int] = {}  # the epoch each phase last ended, as given
+        self._step = 0  # x="step" without the batches per epoch: the training batches counted so far
+        self._started: float | None = None  # x="relative": when the first point came
         self.best: tuple[float, float] | None = None  # (epoch, monitor value) of the best epoch so far
 
     def _figure(self, key: str):
         width, height = self._size
         p = figure(title=line_title(key), width=width, height=height, x_range=self._x_range,
-                   y_range=DataRange1d(only_visible=True), x_axis_label="epoch", min_border_right=20,
-                   tools="pan,wheel_zoom,box_zoom,reset,save")
+                   y_range=DataRange1d(only_visible=True), x_axis_label=AXES[self.x], min_border_right=20,
+                   x_axis_type="datetime" if self.x == "wall" else "linear", tools="pan,wheel_zoom,box_zoom,reset,save")
         # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
         # y range a start until the first data arrives, then it is hidden (see apply_pending).
         self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
         items, lines = [], []
         y = self.columns[key]
         for phase, color in line_colors(self.phases).items():
-            line = p.line("epoch", y, source=self.sources[phase], color=color, line_width=3, name=phase)
+            line = p.line(self.x, y, source=self.sources[phase], color=color, line_width=3, name=phase)
             renderers = [line]
             if phase in self.batch_phases:
                 renderers.append(p.line("x", y, source=self.batch_sources[phase], color=color, line_width=1,
@@ -161,17 +193,18 @@ class LinePlotsCallback(LiveView):
             lines.append(line)
             items.append(LegendItem(label=phase, renderers=renderers))
         best = f"best {self.phases[-1]} {self.monitor}"
-        star = p.scatter("epoch", y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
+        star = p.scatter(self.x, y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
                          size=14, color="gold", line_color="black")
         items.append(LegendItem(label=best, renderers=[star]))
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
         # Tooltip labels are plain text; values are templates, so they name only the internal columns
         value = f"@{{{y}}}{{%.6g}}"  # six significant digits: small losses stay readable
-        formatters = {f"@{{{y}}}": "printf"}
+        formatters = {f"@{{{y}}}": "printf", **({"@wall": "datetime"} if self.x == "wall" else {})}
+        at, best_at = _HOVER_X[self.x]
         p.add_tools(HoverTool(renderers=lines, formatters=formatters,
-                              tooltips=[("phase", "$name"), ("epoch", "@epoch"), (key, value)]))
-        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, "epoch @epoch"), (key, value)]))
+                              tooltips=[("phase", "$name"), (AXES[self.x], at), (key, value)]))
+        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, best_at), (key, value)]))
         span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
         p.add_layout(span)
         self._spans.append(span)
@@ -191,28 +224,88 @@ class LinePlotsCallback(LiveView):
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
-        if params.get("epochs"):  # a resumed run goes past a fixed ``epochs``: the range holds the whole run
+        epochs = params.get("epochs") or 0  # a resumed run goes past a fixed ``epochs``: the range holds the whole run
+        end = {"epoch": epochs, "step": epochs * (self._per_epoch() or 0)}.get(self.x)
+        if end:
             with self.throttle.lock:
-                self._x_end = self._x_range.end = max(self.epochs or 0, params["epochs"])
+                self._x_end = self._x_range.end = max(self.epochs or 0, end)
 
     def on_train_begin(self, history: History) -> None:
+        if self.x == "step":  # a resumed run's steps go on from those its history holds, as train_loop's
+            traces = getattr(history, "steps", {})
+            self._step = max((int(t.step[-1]) for tag, t in traces.items()
+                              if tag.startswith(f"{self.trained}/") and len(t)), default=0)
         for phase in self.phases:
             if history.get(phase):
                 self._ingest(history.epochs(phase) - 1, phase, history)
         super().on_train_begin(history)
 
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        if self.x == "epoch" and phase in self.batch_phases and phase in self._calls:
+            self._check_epoch(epoch, phase)
         if self._ingest(epoch, phase, history):
             self._request()
 
+    def _check_epoch(self, epoch: int, phase: str) -> None:
+        """Warn once when ``epoch`` looks like a global step: it moved on by about the batches seen since the
+        phase's last epoch end (seed 004's ``epoch * len(loader) + i``), so epoch and batch points would part."""
+        calls, last = self._calls[phase], self._last_epoch.get(phase, self._rows[phase] - 1)
+        self._last_epoch[phase] = epoch
+        if calls >= 10 and epoch - last >= calls - 1:
+            self._warn_once("global step", f"{type(self).__name__}.on_epoch_end got epoch={epoch} after {calls} "
+                                           f"batches of {phase!r}: that looks like a global step, not an epoch, and "
+                                           f"the per-batch points are drawn by epoch. Pass x='step' to draw against "
+                                           f"the global step, or pass the epoch (0, 1, 2, ...)")
+
     def on_batch_end(self, batch: int, phase: str, logs: Mapping[str, Any]) -> None:
+        if self.x == "step" and phase == self.trained:
+            self._step += 1
         if not self._shows(phase) or phase not in self.batch_phases:
             return
         values = tuple(logs.get(k, math.nan) for k in self.keys)  # raw: read when applied (see _read_rows)
         with self.throttle.lock:  # one append of a whole row: an interrupt leaves all of it or none
             self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
-            self._batch_pending[phase].append((self._rows[phase] + self._fraction(batch, phase), *values))
+            self._calls[phase] += 1
+            self._batch_pending[phase].append((self._batch_x(batch, phase), *values))
         self._request()
+
+    def _batch_x(self, batch: int, phase: str) -> float:
+        """Where batch ``batch`` of ``phase`` (counted from 0 within its epoch) is drawn on the x axis."""
+        if self.x == "epoch":
+            return self._rows[phase] + self._fraction(batch, phase)
+        if self.x != "step":
+            return self._now()
+        n = self._per_epoch()
+        if not n:
+            return self._step
+        return self._rows[self.trained] * n + (batch + 1 if phase == self.trained else 0)
+
+    def _row_x(self, number: int, last: bool, epoch: int) -> float:
+        """Where the values of epoch ``number`` (counted from 1) are drawn; ``last``: the epoch that just ended,
+        given as ``epoch``; else one filled in from the history before it, which has no time nor counted step."""
+        if self.x == "epoch":
+            return number
+        n = self._per_epoch() if self.x == "step" else None
+        if n:
+            return number * n
+        if not last:
+            return math.nan
+        if self.x == "step":
+            return self._step or epoch
+        return self._now()
+
+    def _per_epoch(self) -> int | None:
+        """The training phase's batches per epoch, when known (``train_loop``'s loaders, ``steps_per_epoch``)."""
+        return (self.params.get("steps") or {}).get(self.trained) or self.steps_per_epoch
+
+    def _now(self) -> float:
+        """Now on the ``"wall"`` axis (milliseconds, Bokeh's datetime unit) or the ``"relative"`` one (seconds)."""
+        now = time.time()
+        if self.x == "wall":
+            return now * 1000.0
+        if self._started is None:
+            self._started = now
+        return now - self._started
 
     def _read_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Replace the raw values in ``rows`` (per-batch rows, as ``on_batch_end`` recorded them) by the numbers
@@ -233,11 +326,16 @@ class LinePlotsCallback(LiveView):
     def on_exception(self, exception: BaseException, history: History) -> None:
         what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"
         with self.throttle.lock:
-            x = max(self._rows.values(), default=0)
+            if self.x == "epoch":
+                x = max(self._rows.values(), default=0)
+            else:  # the last point recorded
+                x = max((r[0] for rows in (*self._pending.values(), *self._batch_pending.values()) for r in rows
+                         if r[0] == r[0]), default=self._reach)
+            where = {"epoch": f" at epoch {x}", "step": f" at step {x:g}"}.get(self.x, "")
             for fig, span in zip(self.figures, self._spans):
                 span.location = x
                 span.visible = True
-                fig.title.text = f"{fig.title.text} ({what} at epoch {x})"
+                fig.title.text = f"{fig.title.text} ({what}{where})"
         super().on_exception(exception, history)
 
     def _fraction(self, batch: int, phase: str) -> float:
@@ -264,12 +362,12 @@ class LinePlotsCallback(LiveView):
         total = max(len(series[k]) for k in present)
         with self.throttle.lock:  # rows are converted before anything changes, then committed
             start = self._rows[phase]
-            rows = [(epoch + 1 - (total - 1 - i), *(_value(series, k, i) for k in self.keys))
-                    for i in range(start, total)]
+            rows = [(self._row_x(epoch + 1 - (total - 1 - i), i == total - 1, epoch),
+                     *(_value(series, k, i) for k in self.keys)) for i in range(start, total)]
             self._commit(phase, rows, total, self._best_after(rows) if phase == self.phases[-1] else self.best)
             if self._batches_seen[phase]:
                 self._batches_per_epoch[phase] = self._batches_seen[phase]
-            self._batches_seen[phase] = 0
+            self._batches_seen[phase] = self._calls[phase] = 0
         return True
 
     def _commit(self, phase: str, rows: list[tuple[float, ...]], total: int, best: tuple[float, float] | None) -> None:
@@ -302,9 +400,10 @@ class LinePlotsCallback(LiveView):
         for sources, pending in ((self.sources, self._pending), (self.batch_sources, self._batch_pending)):
             for phase, rows in pending.items():
                 if rows:
-                    self._reach = max(self._reach, max(row[0] for row in rows))
+                    self._reach = max(self._reach, max((row[0] for row in rows if row[0] == row[0]), default=0))
                     stream_rows(sources[phase], rows)
-        if self._placeholders_visible and any(s.data["epoch"] for s in self.sources.values()):
+        if self._placeholders_visible and (any(s.data[self.x] for s in self.sources.values())
+                                           or any(s.data["x"] for s in self.batch_sources.values())):
             for placeholder in self._placeholders:
                 placeholder.visible = False
             self._placeholders_visible = False
@@ -313,8 +412,10 @@ class LinePlotsCallback(LiveView):
     def _grow_x_range(self) -> None:
         """Widen the x range to hold every point: when the run's length is known (``epochs``, ``train_loop``),
         only once a point goes past it; else a step ahead of the running epoch."""
-        known = self.epochs or self.params.get("epochs")
-        reach = self._reach if known else max(self._rows.values(), default=0) + 1
+        if self.x == "wall":
+            return
+        known = self.x != "epoch" or self.epochs or self.params.get("epochs")
+        reach = self._reach if known else max(max(self._rows.values(), default=0) + 1, self._reach)
         if reach > self._x_end:
             self._x_end = self._x_range.end = 2 ** math.ceil(math.log2(reach))
 

@@ -100,5 +100,5 @@ def test_bad_arguments_say_what_was_expected():
         FrameExporter(LinePlotsCallback(), renderer="png")
     with pytest.raises(ValueError, match="every must be an int >= 1, got 0"):
         FrameExporter(LinePlotsCallback(), every=0)
-    with pytest.raises(ValueError, match="no epoch was recorded"):
+    with pytest.raises(ValueError, match="nothing was recorded"):
         FrameExporter(LinePlotsCallback()).save_gif("never.gif")
