@@ -323,17 +323,18 @@ def stream_columns(*columns: str) -> dict[str, StreamColumn]:
     return {n: StreamColumn() for n in columns}
 
 
-def stream_rows(source: ColumnDataSource, rows: list[tuple[Any, ...]]) -> None:
-    """Stream ``rows`` (one value per column of ``source``, in its order) and take them out of ``rows``, all or
-    nothing: whatever stops it, even a ``KeyboardInterrupt``, the columns keep one length, and the rows not
-    streamed stay in ``rows`` for the next call.
+def stream_rows(source: ColumnDataSource, rows: list[tuple[Any, ...]], count: int | None = None) -> None:
+    """Stream the first ``count`` of ``rows`` (default: all; one value per column of ``source``, in its order) and
+    take them out of ``rows``, all or nothing: whatever stops it, even a ``KeyboardInterrupt``, the columns keep one
+    length, and the rows not streamed stay in ``rows`` for the next call. Rows appended to ``rows`` meanwhile (by
+    another thread) stay there.
 
     Example:
         >>> src, rows = ColumnDataSource(stream_columns("x", "y0")), [(1, 0.5), (2, 0.25)]
         >>> stream_rows(src, rows); src.data, rows
         ({'x': [1, 2], 'y0': [0.5, 0.25]}, [])
     """
-    n, names = len(rows), list(source.data)
+    n, names = len(rows) if count is None else count, list(source.data)
     if not n:
         return
     before = len(source.data[names[0]])

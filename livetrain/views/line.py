@@ -263,10 +263,11 @@ class LinePlotsCallback(LiveView):
         if not self._shows(phase) or phase not in self.batch_phases:
             return
         values = tuple(logs.get(k, math.nan) for k in self.keys)  # raw: read when applied (see _read_rows)
-        with self.throttle.lock:  # one append of a whole row: an interrupt leaves all of it or none
-            self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
-            self._calls[phase] += 1
-            self._batch_pending[phase].append((self._batch_x(batch, phase), *values))
+        self._batches_seen[phase] = max(self._batches_seen[phase], batch + 1)
+        self._calls[phase] += 1
+        # no lock, so a push in progress never holds up training: one append of a whole row is atomic, and
+        # apply_pending takes only the rows there when it starts
+        self._batch_pending[phase].append((self._batch_x(batch, phase), *values))
         self._request()
 
     def _batch_x(self, batch: int, phase: str) -> float:
@@ -307,12 +308,13 @@ class LinePlotsCallback(LiveView):
             self._started = now
         return now - self._started
 
-    def _read_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        """Replace the raw values in ``rows`` (per-batch rows, as ``on_batch_end`` recorded them) by the numbers
-        drawn, all at once: reading a JAX or torch value waits for the device, so it happens here, once per
-        push, not once per batch (only the newest value may still be computing). A value that is not a number
-        is a gap, with one warning naming its key; an interrupt leaves ``rows`` raw."""
-        rows[:] = [(row[0], *(self._read(key, value) for key, value in zip(self.keys, row[1:]))) for row in rows]
+    def _read_rows(self, rows: list[tuple[Any, ...]], n: int) -> None:
+        """Replace the raw values in the first ``n`` of ``rows`` (per-batch rows, as ``on_batch_end`` recorded them)
+        by the numbers drawn, all at once: reading a JAX or torch value waits for the device, so it happens here,
+        once per push, not once per batch (only the newest value may still be computing). A value that is not a
+        number is a gap, with one warning naming its key; an interrupt leaves ``rows`` raw. Rows appended meanwhile
+        stay raw, after the first ``n``."""
+        rows[:n] = [(row[0], *(self._read(key, value) for key, value in zip(self.keys, row[1:]))) for row in rows[:n]]
 
     def _read(self, key: str, value: Any) -> float:
         if type(value) is float:
@@ -391,17 +393,19 @@ class LinePlotsCallback(LiveView):
         return best
 
     def apply_pending(self) -> None:
+        read = {phase: len(rows) for phase, rows in self._batch_pending.items()}  # rows appended later wait
         try:
-            for rows in self._batch_pending.values():
-                self._read_rows(rows)
+            for phase, rows in self._batch_pending.items():
+                self._read_rows(rows, read[phase])
         except BaseException:  # an interrupt while a value is read: the rows wait, and a later push reads them
             run_again(0)
             raise
         for sources, pending in ((self.sources, self._pending), (self.batch_sources, self._batch_pending)):
             for phase, rows in pending.items():
-                if rows:
-                    self._reach = max(self._reach, max((row[0] for row in rows if row[0] == row[0]), default=0))
-                    stream_rows(sources[phase], rows)
+                n = read[phase] if pending is self._batch_pending else len(rows)
+                if n:
+                    self._reach = max(self._reach, max((row[0] for row in rows[:n] if row[0] == row[0]), default=0))
+                    stream_rows(sources[phase], rows, n)
         if self._placeholders_visible and (any(s.data[self.x] for s in self.sources.values())
                                            or any(s.data["x"] for s in self.batch_sources.values())):
             for placeholder in self._placeholders:
