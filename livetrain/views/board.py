@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -259,6 +260,8 @@ class Board(LiveView):
         self._panel_of: dict[str, str] = {}  # tag -> panel key
         self._unplaced: list[tuple[str, Panel]] = []
         self._staged: set[str] = set()  # panel keys with staged values
+        self._arrived: deque[tuple[int, Mapping[str, Any], History]] = deque()  # on_log's calls, not staged yet
+        self._traced: set[str] = set()  # tags another history's on_log brings (train_loop's per-batch traces)
         self._tags_shown = 0  # the count the status line shows
         self.status = Div(text="<span style='color: #666'>waiting for the first values</span>", height=30,
                           width=300, margin=0, name="livetrain:board:status")  # sizes fixed: frames match the page
@@ -297,8 +300,21 @@ class Board(LiveView):
         self.on_log(used, metrics, self.history)
 
     def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
-        records = getattr(history, "records", {})
-        with self.throttle.lock:
+        if history is not self.history:
+            self._traced.update(logs)
+        self._arrived.append((step, logs, history))
+        if self.throttle.lock.acquire(blocking=False):  # a push in progress: it stages them itself, training goes on
+            try:
+                self._stage_arrived()
+            finally:
+                self.throttle.lock.release()
+        self._request()
+
+    def _stage_arrived(self) -> None:
+        """Stage the values that arrived (under the lock), making panels for new tags."""
+        while self._arrived:
+            step, logs, history = self._arrived.popleft()
+            records = getattr(history, "records", {})
             for tag, value in logs.items():
                 if self.only is not None and tag not in self.only:
                     continue
@@ -306,7 +322,6 @@ class Board(LiveView):
                 panel = self.panels.get(key) or self._new_panel(key, tag, records)
                 panel.stage(tag, step, value, history)
                 self._staged.add(key)
-        self._request()
 
     def _new_panel(self, key: str, tag: str, records: Mapping[str, Any]) -> Panel:
         kind = records[tag].kind if tag in records else "scalar"
@@ -333,7 +348,7 @@ class Board(LiveView):
             self.phases = (*self.phases, phase)
         numbers, images = {}, {}
         for key, values in series.items():
-            if not len(values):
+            if not len(values) or f"{phase}/{key}" in self._traced:  # train_loop's own per-batch trace is drawn
                 continue
             value = values[-1]
             if np.ndim(value) == 0:
@@ -348,6 +363,7 @@ class Board(LiveView):
             self.on_log(epoch + 1, {**numbers, **images}, self.history)
 
     def apply_pending(self) -> None:
+        self._stage_arrived()
         staged, self._staged = self._staged, set()
         for key in staged:
             self.panels[key].apply()

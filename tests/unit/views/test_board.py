@@ -1,4 +1,6 @@
 """Board: a panel per tag in sections by prefix, added as tags arrive, updated in place; user strings shown as text."""
+import time
+
 import numpy as np
 import pytest
 from bokeh.document import Document
@@ -148,7 +150,8 @@ def test_in_train_loop_each_phase_is_a_section_and_a_gif_is_made(tmp_path):
     assert history.epochs("test") == 3
     assert list(board.sections) == ["train", "test"]
     assert set(board.panels) == {"train/loss", "train/acc", "train/recon", "test/loss", "test/acc", "test/recon"}
-    assert board.history.steps["test/acc"].step.tolist() == [1, 2, 3]
+    assert history.steps["test/acc"].step.tolist() == [1, 2, 3]  # the panels draw train_loop's own traces
+    assert "test/acc" not in board.history.steps
     assert (tmp_path / "board.gif").stat().st_size > 1000
 
 
@@ -176,3 +179,43 @@ def test_a_replica_fed_the_same_epochs_ends_in_the_same_state():
 def test_from_history_shows_the_chosen_keys():
     board = Board.from_history(Board.demo_history(), keys=["loss"])
     assert board.only == {"train/loss", "test/loss"} and board.phases == ("train", "test")
+
+
+def test_in_train_loop_the_board_draws_the_per_batch_traces_once_not_the_epoch_means_over_them():
+    from livetrain import train_loop
+
+    board = Board()
+    history = train_loop(lambda batch, phase: {"loss": 1.0 / (batch + 1)}, {"train": [0, 1, 2, 3]}, epochs=3,
+                         callbacks=[board], progress=False)
+    board.flush()
+    panel = board.panels["train/loss"].panel
+    assert panel.tags == ("train/loss",)
+    assert "train/loss" not in board.history.steps  # the epoch means were not logged over the per-batch trace
+    assert history.steps["train/loss"].step.tolist() == list(range(1, 13))
+
+
+def test_values_logged_while_a_push_holds_the_lock_are_staged_by_that_push():
+    import threading
+
+    board = Board(interval=0.05)
+    board.log({"loss": 1.0}, step=0)  # pushed at once
+    entered, release, push = threading.Event(), threading.Event(), board.throttle.action
+
+    def slow_push():
+        entered.set()
+        release.wait(5)
+        push()
+
+    board.throttle.action = slow_push
+    board.log({"loss": 0.9}, step=1)  # within the interval: the throttle's helper pushes it, slowly
+    assert entered.wait(5)
+    t0 = time.monotonic()
+    board.log({"loss": 0.5, "acc": 0.9}, step=2)  # the training loop, during that push
+    waited = time.monotonic() - t0
+    assert "acc" not in board.panels  # not staged yet: the lock is the push's
+    release.set()
+    board.flush()
+    board.throttle.action = push
+    assert waited < 1, f"log() waited {waited:.2f} s for a push"
+    assert set(board.panels) == {"loss", "acc"}
+    assert board.panels["loss"].panel.update(board.history) is False  # every point is drawn already
