@@ -80,6 +80,9 @@ class Dashboard(LiveView):
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
         self._hooks.on_epoch_end(epoch, phase, history)
 
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        self._hooks.on_log(step, logs, history)
+
     def on_train_end(self, history: History) -> None:
         self._hooks.on_train_end(history)
         super().on_train_end(history)

@@ -63,3 +63,18 @@ def test_bad_dashboards_are_refused():
     line = LinePlotsCallback()
     with pytest.raises(ValueError, match="one dashboard once"):
         Dashboard([line, line])
+
+
+def test_step_level_values_reach_the_views_inside_a_dashboard():
+    from livetrain import History
+    from livetrain.views.scalars import ScalarsView
+
+    scalars = ScalarsView()
+    dash = Dashboard([LinePlotsCallback(), scalars])
+    history = History()
+    for step in range(5):
+        history.log({"train/loss": 1.0 / (step + 1)}, step)
+        dash.on_log(step, {"train/loss": 1.0 / (step + 1)}, history)
+    dash.flush()
+    assert list(scalars.panels) == ["train/loss"]
+    assert scalars.panels["train/loss"].update(history) is False  # all 5 points drawn
