@@ -381,7 +381,11 @@ class _Reader(_Opened):
             end = os.fstat(self.file.fileno()).st_size
             warnings.warn(f"livetrain: {name} is shorter than {path} says; loading what it holds", RuntimeWarning,
                           stacklevel=4)
-        self._scan(end, sidecar)
+        try:
+            self._scan(end, sidecar)
+        except BaseException:  # the with-block that would close it never starts
+            self.file.close()
+            raise
 
     def _scan(self, end: int, sidecar: dict[str, Any]) -> None:
         assert self.file is not None

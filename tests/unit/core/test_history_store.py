@@ -284,8 +284,10 @@ def test_load_rejects_a_sidecar_that_is_not_this_history_s(tmp_path):
     doc = json.loads((tmp_path / "a.json").read_text())
     doc["sidecar"]["file"] = sidecar(tmp_path / "b.json").name
     (tmp_path / "a.json").write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match=r"expected the sidecar of a.json \(token"):
+    opened = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(ValueError, match=r"expected the sidecar of a.json \(token") as error:
         History.load(tmp_path / "a.json")
+    assert len(os.listdir("/proc/self/fd")) == opened, error  # closed, even while the error is kept
     (tmp_path / "c.json").write_text("{not json")
     with pytest.raises(ValueError, match="c.json: expected a livetrain history .JSON., but it is not JSON"):
         History.load(tmp_path / "c.json")
