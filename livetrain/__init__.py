@@ -27,16 +27,19 @@ from .doctor import doctor
 from .export import FrameExporter
 from .views import (
     Board,
+    ConfusionMatrixCallback,
     Dashboard,
     HBarPlotsCallback,
     ImagePlotsCallback,
     LinePlotsCallback,
     LiveView,
+    PRCurvesCallback,
     VBarPlotsCallback,
 )
 from .writer import SummaryWriter
 
 __version__ = "0.1.0"
-__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "Dashboard", "FrameExporter",
-           "HBarPlotsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "SummaryWriter",
-           "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop", "__version__"]
+__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ConfusionMatrixCallback", "Dashboard",
+           "FrameExporter", "HBarPlotsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",
+           "PRCurvesCallback", "SummaryWriter", "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop",
+           "__version__"]

@@ -9,9 +9,11 @@ from __future__ import annotations
 from .bars import HBarPlotsCallback, VBarPlotsCallback
 from .base import LatestValuesView, LiveView
 from .board import Board
+from .confusion import ConfusionMatrixCallback
 from .dashboard import Dashboard
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
+from .prcurves import PRCurvesCallback
 from .scalars import ScalarsView
 
 #: The views that draw a saved history by themselves, by the name ``livetrain gif --view`` takes.
@@ -22,7 +24,9 @@ VIEWS: dict[str, type[LiveView]] = {
     "image": ImagePlotsCallback,
     "scalars": ScalarsView,
     "board": Board,
+    "prcurves": PRCurvesCallback,
+    "confusion": ConfusionMatrixCallback,
 }
 
-__all__ = ["VIEWS", "Board", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback", "LatestValuesView",
-           "LinePlotsCallback", "LiveView", "ScalarsView", "VBarPlotsCallback"]
+__all__ = ["VIEWS", "Board", "ConfusionMatrixCallback", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback",
+           "LatestValuesView", "LinePlotsCallback", "LiveView", "PRCurvesCallback", "ScalarsView", "VBarPlotsCallback"]

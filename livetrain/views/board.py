@@ -21,11 +21,11 @@ from ..core.images import grid_picture
 from .base import LiveView
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
+from .prcurves import PRCurvePanel
 from .scalars import ScalarPanel, scalar_controls
 
 #: What each kind of record is called on its placeholder panel.
-KINDS = {"histogram": "histogram", "pr_curve": "PR curve", "embedding": "embedding", "graph": "model graph",
-         "hparams": "hyperparameters"}
+KINDS = {"histogram": "histogram", "embedding": "embedding", "graph": "model graph", "hparams": "hyperparameters"}
 TEXT_SHOWN = 10_000  #: characters of a text panel's latest text that are shown
 _BLANK = np.zeros((1, 1), np.uint32)
 
@@ -143,8 +143,8 @@ class TextPanel:
 
 
 class PlaceholderPanel:
-    """What was recorded for a kind the board does not draw yet (histograms, PR curves, embeddings, graphs,
-    hyperparameters): how many, and the last step; the values are in the history.
+    """What was recorded for a kind the board does not draw yet (histograms, embeddings, graphs, hyperparameters):
+    how many, and the last step; the values are in the history.
 
     Example:
         >>> panel = PlaceholderPanel("weights", "histogram")
@@ -332,6 +332,8 @@ class Board(LiveView):
             panel = ImagePanel(tag)
         elif kind == "text":
             panel = TextPanel(tag)
+        elif kind == "pr_curve":
+            panel = PRCurvePanel(tag)
         else:
             panel = PlaceholderPanel(tag, kind)
         self.panels[key] = panel

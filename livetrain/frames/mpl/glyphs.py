@@ -6,12 +6,15 @@ from typing import Any
 
 import numpy as np
 from bokeh.model import Model
-from bokeh.models import GlyphRenderer, HBar, ImageRGBA, Line, Scatter, VBar
+from bokeh.models import GlyphRenderer, HBar, ImageRGBA, Line, Rect, Scatter, Text, VBar
 
 from .bokehjs import kept_rows
-from .style import PT, data_column, floats, line_style, mpl, number, rgba, scalar
+from .style import PT, data_column, floats, font, line_style, mpl, number, rgba, scalar
 
 _CAPS = {"butt": "butt", "round": "round", "square": "projecting"}
+_ALIGN = {"left": "left", "start": "left", "center": "center", "right": "right", "end": "right"}
+_BASELINE = {"top": "top", "hanging": "top", "middle": "center", "alphabetic": "baseline", "bottom": "bottom",
+             "ideographic": "bottom"}
 _MARKERS = {"circle": "o", "square": "s", "star": "*", "triangle": "^", "inverted_triangle": "v", "diamond": "D",
             "hex": "h", "cross": "+", "x": "x", "plus": "P", "dot": ".", "asterisk": (6, 2, 0), "dash": "_"}
 
@@ -152,5 +155,110 @@ class _Image(Glyph):
         return None
 
 
+def colors(color: Any, alpha: Any, data: Mapping[str, Any], rows: np.ndarray | None, n: int) -> np.ndarray:
+    """A colour property's ``(rows, 4)`` RGBA floats: one row for a fixed colour, else one per kept row, from a
+    column of colours (names, hex, tuples) or of uint32 ``0xRRGGBBAA`` (Bokeh's packed colours); times ``alpha``.
+
+    Example:
+        >>> colors("c", 0.5, {"c": np.array([0xFF000080], np.uint32)}, None, 1).round(3).tolist()
+        [[1.0, 0.0, 0.0, 0.251]]
+    """
+    column = data_column(color, data)
+    if column is None:
+        return np.array([rgba(scalar(color, data), scalar(alpha, data))])
+    values = np.asarray(column)
+    if values.ndim == 1 and values.dtype.kind in "ui":
+        packed = values.astype(np.uint32)
+        out = np.stack([(packed >> shift) & 255 for shift in (24, 16, 8, 0)], axis=1) / 255.0
+    else:
+        out = np.array([rgba(c) for c in column]).reshape(-1, 4)
+    out = out if rows is None else out[rows]
+    out[:, 3] *= number(scalar(alpha, data), 1.0)
+    return out
+
+
+class _Rect(_Bars):
+    """``Rect``: ``x``, ``y``, ``width``, ``height`` in data units (no ``angle``), each row in its own colours."""
+
+    def _read(self, data: Mapping, rows: np.ndarray | None, n: int, x_map: dict | None, y_map: dict | None) -> None:
+        g = self.glyph
+        x, y, w, h = (floats(v, data, rows, n, m) for v, m in
+                      ((g.x, x_map), (g.y, y_map), (g.width, None), (g.height, None)))
+        ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & np.isfinite(h)
+        x0, x1, y0, y1 = x[ok] - w[ok] / 2, x[ok] + w[ok] / 2, y[ok] - h[ok] / 2, y[ok] + h[ok] / 2
+        self.verts = np.stack([np.stack([x0, x0, x1, x1], axis=1), np.stack([y0, y1, y1, y0], axis=1)], axis=2)
+        fills, lines = (colors(c, a, data, rows, n) for c, a in ((g.fill_color, g.fill_alpha),
+                                                                 (g.line_color, g.line_alpha)))
+        self.fills, self.lines = (c if len(c) == 1 else c[ok] for c in (fills, lines))
+        self.bounds = ((x0.min(), x1.max()), (y0.min(), y1.max())) if ok.any() else None
+
+    def style(self) -> dict[str, Any]:
+        return dict(facecolor=self.fills, edgecolor=self.lines,
+                    linewidth=PT * number(scalar(self.glyph.line_width, self.data), 1))
+
+    def legend_draw(self, art: Any, x0: float, y0: float, x1: float, y1: float) -> None:
+        art.set_bounds(x0 + 0.1 * (x1 - x0), y0 + 0.1 * (y1 - y0), 0.8 * (x1 - x0), 0.8 * (y1 - y0))
+        if len(self.fills) and len(self.lines):
+            art.set(**{**self.style(), "facecolor": self.fills[0], "edgecolor": self.lines[0]})
+
+
+class _Text(Glyph):
+    """``Text``: a label per row at ``x``, ``y`` (numbers written as JavaScript writes them), in its row's colour,
+    with the glyph's font and alignment (no ``angle`` or offsets), clipped to the frame."""
+
+    def _make(self, ax: Any) -> Any:
+        self.ax, self.pool = ax, [ax.text(0, 0, "", parse_math=False)]
+        return self.pool[0]
+
+    def _read(self, data: Mapping, rows: np.ndarray | None, n: int, x_map: dict | None, y_map: dict | None) -> None:
+        g = self.glyph
+        self.x, self.y = floats(g.x, data, rows, n, x_map), floats(g.y, data, rows, n, y_map)
+        column = data_column(g.text, data)
+        texts = [scalar(g.text, data)] * n if column is None else list(column)
+        self.texts = [_js_text(t) for t in (texts if rows is None else [texts[i] for i in rows])]
+        self.inks = colors(g.text_color, g.text_alpha, data, rows, n)
+        ok = np.isfinite(self.x) & np.isfinite(self.y)
+        self.bounds = ((self.x[ok].min(), self.x[ok].max()), (self.y[ok].min(), self.y[ok].max())) if ok.any() else None
+
+    def apply(self) -> None:
+        super().apply()
+        if not self.art.get_visible():
+            for label in self.pool:
+                label.set_visible(False)
+
+    def _draw(self) -> None:
+        g, d = self.glyph, self.data
+        style = dict(ha=_ALIGN.get(scalar(g.text_align, d), "left"),
+                     va=_BASELINE.get(scalar(g.text_baseline, d), "baseline"), zorder=self.art.get_zorder(),
+                     **font(scalar(g.text_font, d), scalar(g.text_font_size, d), scalar(g.text_font_style, d)))
+        while len(self.pool) < len(self.texts):
+            self.pool.append(self.ax.text(0, 0, "", parse_math=False))
+        for i, label in enumerate(self.pool):
+            shown = i < len(self.texts) and self.texts[i] is not None and bool(np.isfinite(self.x[i] + self.y[i]))
+            label.set_visible(shown)
+            if shown:
+                label.set(x=self.x[i], y=self.y[i], text=self.texts[i], color=self.inks[min(i, len(self.inks) - 1)],
+                          clip_on=True, **style)
+
+    def legend_artist(self, fig: Any, px: Any) -> None:
+        return None
+
+
+def _js_text(value: Any) -> str | None:
+    """A ``text`` value as BokehJS writes it (``${value}``): ``None`` draws nothing, ``3.0`` is ``3``.
+
+    Example:
+        >>> _js_text(np.float64(3.0)), _js_text(0.25), _js_text("cat"), _js_text(None)
+        ('3', '0.25', 'cat', None)
+    """
+    if value is None:
+        return None
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 #: The glyph class that draws each Bokeh glyph model; renderers of other glyphs are skipped.
-GLYPHS: dict[type[Model], type[Glyph]] = {Line: Glyph, Scatter: _Scatter, VBar: _Bars, HBar: _Bars, ImageRGBA: _Image}
+GLYPHS: dict[type[Model], type[Glyph]] = {Line: Glyph, Scatter: _Scatter, VBar: _Bars, HBar: _Bars, ImageRGBA: _Image,
+                                           Rect: _Rect, Text: _Text}
