@@ -30,16 +30,18 @@ from .views import (
     ConfusionMatrixCallback,
     Dashboard,
     HBarPlotsCallback,
+    HistogramsCallback,
     ImagePlotsCallback,
     LinePlotsCallback,
     LiveView,
     PRCurvesCallback,
+    PredictionSheetCallback,
     VBarPlotsCallback,
 )
 from .writer import SummaryWriter
 
 __version__ = "0.1.0"
 __all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ConfusionMatrixCallback", "Dashboard",
-           "FrameExporter", "HBarPlotsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",
-           "PRCurvesCallback", "SummaryWriter", "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop",
-           "__version__"]
+           "FrameExporter", "HBarPlotsCallback", "HistogramsCallback", "History", "ImagePlotsCallback",
+           "LinePlotsCallback", "LiveView", "PRCurvesCallback", "PredictionSheetCallback", "SummaryWriter",
+           "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop", "__version__"]

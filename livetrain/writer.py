@@ -340,6 +340,32 @@ class SummaryWriter:
                      lambda step, wall: ("", "add_histogram", (tag, finite, step, wall, bins)))
 
     @_guarded
+    def add_histogram_raw(self, tag: str, min: float, max: float, num: int, sum: float, sum_squares: float,
+                          bucket_limits: Any, bucket_counts: Any, global_step: Any = None,
+                          walltime: float | None = None) -> None:
+        """Log a histogram already binned, as torch's ``add_histogram_raw``: ``bucket_limits`` are the buckets'
+        right edges (the first bucket starts at ``min``), ``bucket_counts`` their counts. The history keeps it as
+        ``add_histogram`` does (:class:`livetrain.torch_tools.HistogramCollector` logs this way).
+
+        Example:
+            >>> w = SummaryWriter(write_to_disk=False, show=False)
+            >>> w.add_histogram_raw("w", 0.0, 2.0, 3, 3.0, 5.0, [1.0, 2.0], [1, 2], 0)
+            >>> w.history.records["w"].entries[-1][2]["bucket"].tolist()
+            [0.0, 1.0, 2.0]
+        """
+        limits = np.asarray(to_numpy(bucket_limits), dtype=np.float64).reshape(-1)
+        counts = np.asarray(to_numpy(bucket_counts), dtype=np.float64).reshape(-1)
+        if len(limits) != len(counts) or not len(limits):
+            raise ValueError(f"expected as many bucket_limits as bucket_counts, at least one; got {len(limits)} and "
+                             f"{len(counts)}")
+        summary = {"min": float(min), "max": float(max), "num": int(num), "sum": float(sum),
+                   "sum_squares": float(sum_squares), "bucket_limit": np.concatenate([[float(min)], limits]),
+                   "bucket": np.concatenate([[0.0], counts])}  # a leading empty bucket, as add_histogram records
+        tag = _tag(tag)
+        self._record(tag, "histogram", summary, global_step, walltime,
+                     lambda step, wall: ("", "add_histogram_raw", (tag, summary, step, wall)))
+
+    @_guarded
     def add_pr_curve(self, tag: str, labels: Any, predictions: Any, global_step: Any = None, num_thresholds: int = 127,
                      weights: Any = None, walltime: float | None = None) -> None:
         """Log a precision-recall curve of ``predictions`` (in [0, 1]) against binary ``labels``. The history keeps

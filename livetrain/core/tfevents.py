@@ -421,9 +421,23 @@ class EventFileWriter:
             raise ValueError(f"histogram {tag!r}: expected at least one finite value, got {np.size(values)} values "
                              f"and none finite")
         limits, counts = histogram_buckets(array, bins)
-        body = (_double(1, float(array.min())) + _double(2, float(array.max())) + _double(3, float(array.size))
-                + _double(4, float(array.sum())) + _double(5, float(array.dot(array)))
-                + _doubles(6, limits) + _doubles(7, counts))
+        self.add_histogram_raw(tag, {"min": array.min(), "max": array.max(), "num": array.size, "sum": array.sum(),
+                                     "sum_squares": array.dot(array), "bucket_limit": limits, "bucket": counts},
+                               step, wall)
+
+    def add_histogram_raw(self, tag: str, summary: Mapping[str, Any], step: int, wall: float | None = None) -> None:
+        """A histogram already binned: a ``HistogramProto``'s fields (``min``, ``max``, ``num``, ``sum``,
+        ``sum_squares``, ``bucket_limit``: each bucket's right edge, ``bucket``: its count).
+
+        Example:
+            >>> import tempfile
+            >>> with EventFileWriter(tempfile.mkdtemp()) as w: w.add_histogram_raw("w", {"min": 0, "max": 1,
+            ...     "num": 2, "sum": 1, "sum_squares": 1, "bucket_limit": [0.5, 1.0], "bucket": [1, 1]}, 0)
+        """
+        body = (_double(1, float(summary["min"])) + _double(2, float(summary["max"]))
+                + _double(3, float(summary["num"])) + _double(4, float(summary["sum"]))
+                + _double(5, float(summary["sum_squares"])) + _doubles(6, np.asarray(summary["bucket_limit"], float))
+                + _doubles(7, np.asarray(summary["bucket"], float)))
         self._value(tag, _message(5, body), step, wall)
 
     def add_text(self, tag: str, text: str, step: int, wall: float | None = None) -> None:

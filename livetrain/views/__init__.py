@@ -11,10 +11,12 @@ from .base import LatestValuesView, LiveView
 from .board import Board
 from .confusion import ConfusionMatrixCallback
 from .dashboard import Dashboard
+from .histograms import HistogramsCallback
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
 from .prcurves import PRCurvesCallback
 from .scalars import ScalarsView
+from .sheet import PredictionSheetCallback
 
 #: The views that draw a saved history by themselves, by the name ``livetrain gif --view`` takes.
 VIEWS: dict[str, type[LiveView]] = {
@@ -26,7 +28,10 @@ VIEWS: dict[str, type[LiveView]] = {
     "board": Board,
     "prcurves": PRCurvesCallback,
     "confusion": ConfusionMatrixCallback,
+    "sheet": PredictionSheetCallback,
+    "histograms": HistogramsCallback,
 }
 
-__all__ = ["VIEWS", "Board", "ConfusionMatrixCallback", "Dashboard", "HBarPlotsCallback", "ImagePlotsCallback",
-           "LatestValuesView", "LinePlotsCallback", "LiveView", "PRCurvesCallback", "ScalarsView", "VBarPlotsCallback"]
+__all__ = ["VIEWS", "Board", "ConfusionMatrixCallback", "Dashboard", "HBarPlotsCallback", "HistogramsCallback",
+           "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback", "LiveView", "PRCurvesCallback",
+           "PredictionSheetCallback", "ScalarsView", "VBarPlotsCallback"]

@@ -19,13 +19,14 @@ from ..core.checks import names
 from ..core.history import History
 from ..core.images import grid_picture
 from .base import LiveView
+from .histograms import HistogramPanel
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
 from .prcurves import PRCurvePanel
 from .scalars import ScalarPanel, scalar_controls
 
 #: What each kind of record is called on its placeholder panel.
-KINDS = {"histogram": "histogram", "embedding": "embedding", "graph": "model graph", "hparams": "hyperparameters"}
+KINDS = {"embedding": "embedding", "graph": "model graph", "hparams": "hyperparameters"}
 TEXT_SHOWN = 10_000  #: characters of a text panel's latest text that are shown
 _BLANK = np.zeros((1, 1), np.uint32)
 
@@ -143,12 +144,12 @@ class TextPanel:
 
 
 class PlaceholderPanel:
-    """What was recorded for a kind the board does not draw yet (histograms, embeddings, graphs, hyperparameters):
-    how many, and the last step; the values are in the history.
+    """What was recorded for a kind the board does not draw yet (embeddings, graphs, hyperparameters): how many,
+    and the last step; the values are in the history.
 
     Example:
-        >>> panel = PlaceholderPanel("weights", "histogram")
-        >>> panel.stage("weights", 7, None, History()); panel.apply()
+        >>> panel = PlaceholderPanel("features", "embedding")
+        >>> panel.stage("features", 7, None, History()); panel.apply()
         >>> "last at step 7" in panel.root.text
         True
     """
@@ -219,9 +220,10 @@ class Board(LiveView):
 
     Scalars are :class:`~livetrain.views.scalars.ScalarPanel` plots (decimated to the plot's width, with smoothing
     and a log-scale toggle in the page); an ``add_scalars`` group is one plot with a line per key. Images show the
-    latest picture, texts the latest text (as text, never HTML). Histograms, PR curves, embeddings, graphs and
-    hyperparameters show a placeholder saying what was recorded: their views come later; the values are in the
-    history. Updates are in place, throttled, and cost the new data only.
+    latest picture, texts the latest text (as text, never HTML), histograms a step×value heatmap
+    (:class:`~livetrain.views.histograms.HistogramPanel`). Embeddings, graphs and hyperparameters show a placeholder
+    saying what was recorded: their views come later; the values are in the history. Updates are in place,
+    throttled, and cost the new data only.
 
     It learns values from ``on_log(step, logs, history)`` (a :class:`~livetrain.SummaryWriter` calls it), from
     :meth:`log` (into its own :attr:`history`), or, in ``train_loop``, from ``on_epoch_end``: each phase's numbers as
@@ -334,6 +336,8 @@ class Board(LiveView):
             panel = TextPanel(tag)
         elif kind == "pr_curve":
             panel = PRCurvePanel(tag)
+        elif kind == "histogram":
+            panel = HistogramPanel(tag)
         else:
             panel = PlaceholderPanel(tag, kind)
         self.panels[key] = panel

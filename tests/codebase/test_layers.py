@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "livetrain"
 #: Bottom to top; a module may import only from its own layer and the layers before it.
 LAYERS = ("core", "wire", "frames", "display", "views", "export", "top")
 TOP = ("cli", "doctor", "examples")
-BESIDE_EXPORT = ("writer", "summary")  # SummaryWriter and the tf.summary-shaped API: over the views, like the exporter
+BESIDE_EXPORT = ("writer", "summary", "torch_tools")  # SummaryWriter, tf.summary's API, torch helpers: over the views
 ENTRY = re.compile(r"^(livetrain(?:\.\w+)+):\w+$")  # a registry entry, e.g. "livetrain.frames.browser:BrowserRenderer"
 
 

@@ -103,6 +103,8 @@ class _Bars(Glyph):
         center, size, low, high = (floats(v, data, rows, n, m) for v, m in names)
         ok = np.isfinite(center) & np.isfinite(size) & np.isfinite(low) & np.isfinite(high)
         c0, c1, low, high = center[ok] - size[ok] / 2, center[ok] + size[ok] / 2, low[ok], high[ok]
+        fills = colors(g.fill_color, g.fill_alpha, data, rows, n)
+        self.fills = fills if len(fills) == 1 else fills[ok]
         across, along = np.stack([c0, c0, c1, c1], axis=1), np.stack([low, high, high, low], axis=1)
         self.verts = np.stack([across, along] if vertical else [along, across], axis=2)
         spans = ((c0.min(), c1.max()), (min(low.min(), high.min()), max(low.max(), high.max()))) if ok.any() else None
@@ -111,6 +113,8 @@ class _Bars(Glyph):
     def _draw(self) -> None:
         self.art.set_verts(self.verts)
         self.art.set(**self.style())
+        if len(self.fills) > 1:  # a colour or alpha per bar
+            self.art.set_facecolor(self.fills)
 
     def style(self) -> dict[str, Any]:
         g, d = self.glyph, self.data
@@ -156,24 +160,33 @@ class _Image(Glyph):
 
 
 def colors(color: Any, alpha: Any, data: Mapping[str, Any], rows: np.ndarray | None, n: int) -> np.ndarray:
-    """A colour property's ``(rows, 4)`` RGBA floats: one row for a fixed colour, else one per kept row, from a
-    column of colours (names, hex, tuples) or of uint32 ``0xRRGGBBAA`` (Bokeh's packed colours); times ``alpha``.
+    """A colour property's ``(rows, 4)`` RGBA floats: one row for a fixed colour and alpha, else one per kept row,
+    from a column of colours (names, hex, tuples) or of uint32 ``0xRRGGBBAA`` (Bokeh's packed colours); times
+    ``alpha``, a number or a column (a histogram's bars: one colour, an alpha per bar).
 
     Example:
         >>> colors("c", 0.5, {"c": np.array([0xFF000080], np.uint32)}, None, 1).round(3).tolist()
         [[1.0, 0.0, 0.0, 0.251]]
+        >>> colors("red", "a", {"a": [0.5, 1.0]}, None, 2).tolist()
+        [[1.0, 0.0, 0.0, 0.5], [1.0, 0.0, 0.0, 1.0]]
     """
-    column = data_column(color, data)
-    if column is None:
+    column, alphas = data_column(color, data), data_column(alpha, data)
+    if column is None and alphas is None:
         return np.array([rgba(scalar(color, data), scalar(alpha, data))])
-    values = np.asarray(column)
-    if values.ndim == 1 and values.dtype.kind in "ui":
+    values = np.asarray(column) if column is not None else None
+    if values is None:
+        out = np.tile(rgba(scalar(color, data)), (n, 1))
+    elif values.ndim == 1 and values.dtype.kind in "ui":
         packed = values.astype(np.uint32)
         out = np.stack([(packed >> shift) & 255 for shift in (24, 16, 8, 0)], axis=1) / 255.0
     else:
         out = np.array([rgba(c) for c in column]).reshape(-1, 4)
     out = out if rows is None else out[rows]
-    out[:, 3] *= number(scalar(alpha, data), 1.0)
+    if alphas is None:
+        out[:, 3] *= number(scalar(alpha, data), 1.0)
+    else:
+        shares = np.nan_to_num(np.asarray(alphas, dtype=float), nan=1.0)
+        out[:, 3] *= shares if rows is None else shares[rows]
     return out
 
 

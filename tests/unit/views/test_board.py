@@ -10,6 +10,7 @@ import livetrain
 from livetrain import FrameExporter, History, train_loop
 from livetrain.display.base import final_output
 from livetrain.views.board import Board, ImagePanel, PlaceholderPanel, TextPanel
+from livetrain.views.histograms import HistogramPanel
 from livetrain.writer import SummaryWriter
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
@@ -97,12 +98,24 @@ def test_a_large_figure_is_shrunk_for_the_page_and_kept_whole_in_the_history():
 def test_other_kinds_are_placeholders_saying_what_was_recorded():
     w = writer()
     for step in range(3):
-        w.add_histogram("weights/fc1", np.arange(10.0) * step, step)
+        w.add_hparams({"lr": 0.1 * step}, {"acc": 0.5})
+    w.flush()
+    panel = w.board.panels["hparams"]
+    assert isinstance(panel, PlaceholderPanel)
+    assert "hyperparameters: 3 recorded" in panel.root.text
+    assert "later version" in panel.root.text
+
+
+def test_histograms_are_heatmaps_a_column_per_step():
+    w = writer()
+    for step in range(3):
+        w.add_histogram("weights/fc1", np.arange(10.0) * (step + 1), step)
+    w.add_histogram_raw("weights/fc2", 0.0, 2.0, 3, 3.0, 5.0, [1.0, 2.0], [1, 2], 7)
     w.flush()
     panel = w.board.panels["weights/fc1"]
-    assert isinstance(panel, PlaceholderPanel)
-    assert "histogram: 3 recorded, last at step 2" in panel.root.text
-    assert "later version" in panel.root.text
+    assert isinstance(panel, HistogramPanel) and sorted(set(panel.source.data["x"].tolist())) == [0.0, 1.0, 2.0]
+    assert panel.source.data["top"].max() == pytest.approx(27.0)
+    assert w.board.panels["weights/fc2"].source.data["x"].tolist()[0] == 7.0
 
 
 def test_hostile_tags_and_texts_are_shown_as_text():
@@ -112,7 +125,8 @@ def test_hostile_tags_and_texts_are_shown_as_text():
     w.add_histogram(HOSTILE + "h", np.arange(3.0), 0)
     w.flush()
     divs = [m for m in w.board.graph.references() if isinstance(m, Div)]
-    assert sum("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in d.text for d in divs) == 2  # text, placeholder
+    assert sum("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in d.text for d in divs) == 1  # the text
+    assert w.board.panels[HOSTILE + "h"].root.title.text == HOSTILE + "h"  # a histogram's title: drawn as text
     assert list(w.board.sections) == ["<"]  # the part before the first "/", escaped in its header
     assert any(">&lt;</h3>" in d.text for d in divs)
     assert not any("<img" in d.text or "</script>" in d.text for d in divs)
