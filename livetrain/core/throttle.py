@@ -144,7 +144,8 @@ class Throttle:
             self.action()
         finally:
             _running.throttle = outer
-            self._charge(start, time.thread_time() - cpu)
+            if self.interval > 0:  # interval 0 asks for every request at once (a replica drawing frames)
+                self._charge(start, time.thread_time() - cpu)
 
     def _charge(self, now: float, spent: float) -> None:
         """Take ``spent`` CPU seconds from the credit, which grows by ``budget`` a second up to ``burst``; in debt,

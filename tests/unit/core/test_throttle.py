@@ -154,3 +154,18 @@ def test_the_cpu_budget_never_defers_a_run_by_more_than_a_second():
     t.close()
     gaps = [b - a for a, b in zip(runs, runs[1:-1])]
     assert len(gaps) >= 1 and max(gaps) <= 1.3
+
+
+def test_interval_zero_runs_every_request_at_once_whatever_it_costs():
+    runs = []
+
+    def costly():
+        runs.append(1)
+        end = time.thread_time() + 0.01
+        while time.thread_time() < end:
+            pass
+
+    t = Throttle(costly, interval=0, budget=0.01, burst=0)
+    for i in range(10):
+        t.request()
+        assert len(runs) == i + 1
