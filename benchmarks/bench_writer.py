@@ -440,7 +440,12 @@ PAGE_HOOKS = """() => {
       m.connect(m.streaming, f); m.connect(m.patching, f); m.connect(m.properties.data.change, f); f(); }
     if (B.index) for (const v of B.index.all_views()) {
       if (typeof v.paint !== "function" || !v.repainted || wrapped.has(v)) continue;
-      wrapped.add(v); timed(v, "paint", S.paints, (p) => B.documents.indexOf(p.model.document)); }
+      wrapped.add(v); let depth = 0;  // repaint (layout check + paint) and direct paints, outermost call only
+      for (const name of ["repaint", "paint"]) { const orig = v[name];
+        v[name] = function (...a) { const t = performance.now(); depth++;
+          try { return orig.apply(this, a); } finally { depth--;
+            if (!depth) S.paints.push([performance.timeOrigin + t, performance.now() - t,
+                                       B.documents.indexOf(this.model.document)]); } }; } }
   }, 20);
 }"""
 

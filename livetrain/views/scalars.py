@@ -41,6 +41,52 @@ from .line import LinePlotsCallback
 #: The x axes a view offers, and their labels.
 AXES = {"step": "step", "epoch": "epoch", "wall": "wall time", "relative": "time since start (s)"}
 RAW_ALPHA = 0.25  #: the raw line under the smoothed one, faint as in TensorBoard
+LEGEND_COLUMNS = 3  #: tags per row of a panel's legend
+X_HEADROOM = 0.1  #: room left right of the newest point when the x range moves, as a fraction of the data's span
+
+# Runs in the page at each change of a panel's sources and installs itself once per range and per plot view (BokehJS
+# 3.9 internals, each looked up first: without them the page is plain Bokeh, only slower). Plain Bokeh refits every
+# DataRange1d after each update, so the axes move and the whole plot repaints, twice (the range's change asks for
+# another paint). Here a range keeps its place while the data still fit in it (Bokeh's own fit, padding and log rule
+# decide), and a refit leaves ``headroom`` of room on the right for the next points; a reset, a new y scale or a
+# range much wider than the data refit. With the axes still, an update changes only the lines' layer (level
+# "overlay"): the view paints that layer alone, without measuring the axes' labels for a new layout.
+KEEP_RANGES = """
+for (const [range, room] of [[plot.x_range, headroom], [plot.y_range, 0]]) {
+  if (range.livetrain_kept || typeof range.update !== "function" || typeof range.reset !== "function") continue;
+  range.livetrain_kept = true;
+  range.livetrain_hint = range.scale_hint;
+  const {update, reset} = range;
+  range.reset = function (...args) { this.livetrain_refit = true; return reset.apply(this, args); };
+  range.update = function (...args) {
+    const {start, end, scale_hint} = this;
+    let fit = null;
+    this.setv = (attrs) => { fit = attrs; };  // Bokeh's fit, caught before it is set
+    try { update.apply(this, args); } finally { delete this.setv; }
+    if (fit === null) return;
+    const s = fit.start ?? start, e = fit.end ?? end, f = scale_hint == "log" ? Math.log10 : (v) => v;
+    const p = this.range_padding_units == "percent" ? this.range_padding : 0;
+    const [a, b, c, d] = [f(s), f(e), f(start), f(end)], pad = (b - a) * p / (2 + 2 * p);  // the fit's padding
+    const kept = !this.livetrain_refit && this.livetrain_hint == scale_hint && a >= c - pad && b <= d + pad
+      && d - c <= 1.25 * (b - a);
+    this.livetrain_refit = false;
+    this.livetrain_hint = scale_hint;
+    if (!kept) this.setv(room > 0 && scale_hint != "log" ? {start: s, end: e + room * (e - s)} : {start: s, end: e});
+  };
+}
+for (const view of plot.x_range.linked_plots ?? []) {
+  if (view.livetrain_kept || typeof view.repaint !== "function") continue;
+  view.livetrain_kept = true;
+  const {repaint} = view, ranges = view._range_manager;
+  view.repaint = function (...args) {
+    if (ranges?.invalidate_dataranges) ranges.update_dataranges();
+    const painters = this._invalidated_painters;
+    if (!this._invalidate_all && !this._needs_layout && painters?.size > 0
+        && [...painters].every((painter) => painter.model.level == "overlay"))
+      return this.paint();
+    return repaint.apply(this, args);
+  };
+}"""
 
 
 def smoothed_column(stop: int) -> str:
@@ -180,8 +226,11 @@ class ScalarPanel:
         self.figure.toolbar.logo = None
         self._hover = HoverTool(renderers=[], tooltips=self._tooltips(), formatters=self._formatters())
         self.figure.add_tools(self._hover)
-        self._legend = Legend(items=[], click_policy="hide", location="top_right", visible=False)
-        self.figure.add_layout(self._legend)
+        # over the frame, not in it: no line hides under it, and new points do not repaint it; from the second tag on
+        self._legend = Legend(items=[], click_policy="hide", orientation="horizontal", location="top_left",
+                              margin=2, padding=4, spacing=12, label_text_font_size="11px", glyph_width=16,
+                              border_line_color=None)
+        self._keep = CustomJS(args={"plot": self.figure, "headroom": X_HEADROOM}, code=KEEP_RANGES)
         for tag in names("tags", tags):
             self.add(tag)
 
@@ -206,14 +255,20 @@ class ScalarPanel:
             return
         series = self._series[tag] = _Series(tag, self.budget, self.x)
         self.sources[tag] = series.source
+        for event in ("streaming", "patching", "data"):
+            series.source.js_on_change(event, self._keep)
         color = Category10_10[(len(self._series) - 1) % 10]
-        raw = self.figure.line("x", "y", source=series.source, color=color, alpha=RAW_ALPHA, line_width=1, name=tag)
+        # the lines on the overlay layer: new data repaint that layer alone, not the axes, grids and title under it
+        raw = self.figure.line("x", "y", source=series.source, color=color, alpha=RAW_ALPHA, line_width=1, name=tag,
+                               level="overlay")
         smooth = self.figure.line("x", smoothed_column(self.stop), source=series.source, color=color, line_width=2,
-                                  name=tag)
+                                  name=tag, level="overlay")
         raw.tags, smooth.tags = [self.group, "raw"], [self.group, "smoothed"]  # what the page's controls look for
         self._hover.renderers = [*self._hover.renderers, smooth]
         self._legend.items = [*self._legend.items, LegendItem(label=tag, renderers=[raw, smooth])]
-        self._legend.visible = len(self._series) > 1
+        self._legend.ncols = min(len(self._series), LEGEND_COLUMNS)
+        if len(self._series) == 2:
+            self.figure.add_layout(self._legend, "above")
 
     def update(self, history: Any) -> bool:
         """Stage the new points of this panel's tags in ``history.steps``; whether there were any. Under

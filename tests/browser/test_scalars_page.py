@@ -1,5 +1,6 @@
 """ScalarsView in a real page (JupyterLab 4, Chromium): a 1,000,000-point series keeps the page's copy within its
-budget and each update cheap; the smoothing slider and the log-y toggle redraw in the page without a kernel message."""
+budget and each update cheap, its axes still while new points fit, a pan kept and a reset refit; the smoothing slider
+and the log-y toggle redraw in the page without a kernel message."""
 from browser_harness import JS_LENGTH, run_in_browser
 
 SOURCE, NEW = "livetrain:scalars:loss", "livetrain:scalars:new/tag"
@@ -25,17 +26,23 @@ for _ in range(600):  # the test moves the controls in the page meanwhile
     if os.path.exists("go.txt"):
         break
     time.sleep(0.1)
+for step in range(n + 30, n + 35):  # points that arrive while the user has panned the plot
+    view.log({"loss": float(values[-1])}, step); view.flush(); time.sleep(0.15)
 view.log({"new/tag": 2.0}, n + 30); view.log({"new/tag": 3.0}, n + 31); view.flush()  # a panel that arrives now
 time.sleep(1.0)
 open("done.txt", "w").write("done")""",
 ]
-# Times every PATCH-DOC BokehJS applies (the models' update; painting follows, throttled to 60 fps).
-TIME_PATCHES = """() => { window.__patch_ms = [];
+# Times every PATCH-DOC BokehJS applies (the models' update; painting follows, throttled to 60 fps), and notes before
+# each the x range the "loss" plot shows (as the last update's paint left it) and its source's last x.
+TIME_PATCHES = """() => { window.__patch_ms = []; window.__x_ranges = [];
   setInterval(() => { for (const d of window.Bokeh?.documents ?? []) { if (d.__timed) continue;
     const apply = d.apply_json_patch; d.__timed = true;  // around livetrain's own wrapper (display/page.js)
-    d.apply_json_patch = function (...args) { const t0 = performance.now();
+    d.apply_json_patch = function (...args) { const t0 = performance.now(), src = d.get_model_by_name(SOURCE);
+      const plot = src && [...d.all_models].find((m) => m.renderers?.some((r) => r.data_source === src));
+      const x = src?.get_column("x");
+      if (plot) window.__x_ranges.push([plot.x_range.start, plot.x_range.end, x[x.length - 1]]);
       try { return apply.apply(this, args); } finally { window.__patch_ms.push(performance.now() - t0); } };
-  } }, 5); }"""
+  } }, 5); }""".replace("SOURCE", repr(SOURCE))
 # The panel's state in the newest document that has the source: the column its smoothed line reads, its y scale
 # (the model's and the drawn frame's), ticker and range, its rows, and, with ``pixels``, what its canvas shows.
 STATE = """([name, pixels]) => { const B = window.Bokeh;
@@ -46,7 +53,8 @@ STATE = """([name, pixels]) => { const B = window.Bokeh;
     const view = B.index.find_one(plot);
     return {field: smooth.glyph.y.field, scale: plot.y_scale.type, ticker: plot.left[0].ticker.type,
             start: plot.y_range.start, end: plot.y_range.end, frame_scale: view.frame.y_scale.type,
-            rows: src.get_length(), pixels: pixels ? view.export("png").canvas.toDataURL() : null}; }
+            rows: src.get_length(), pixels: pixels ? view.export("png").canvas.toDataURL() : null,
+            x_start: plot.x_range.start, x_end: plot.x_range.end, box: view.el.getBoundingClientRect().toJSON()}; }
   return null; }"""
 # Sets a control's value as a user's drag or click does (the widget's view sets its model), and returns what the page
 # sends to the server meanwhile (the start of each websocket message).
@@ -75,6 +83,14 @@ def controls(page, server) -> dict:
                                      ("livetrain:log-y", "active", True, "log_again")):
         out[f"sent_{after}"] = page.evaluate(SET, [name, attr, value])
         out[after] = page.evaluate(STATE, [SOURCE, True])
+    out["x_ranges"] = page.evaluate("() => window.__x_ranges")
+    box = out["log_again"]["box"]  # drag the plot to the right, as a user pans it (the pan tool is active)
+    page.mouse.move(box["x"] + 200, box["y"] + 150)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 260, box["y"] + 150, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    out["panned"] = page.evaluate(STATE, [SOURCE, False])
     (server.notebook.parent / "go.txt").write_text("go")
     return out
 
@@ -82,7 +98,14 @@ def controls(page, server) -> dict:
 def new_panel(page, server) -> dict:
     page.wait_for_function(f"(n) => ({JS_LENGTH})(n) >= 2", arg=NEW, timeout=30_000)
     page.wait_for_timeout(1000)
-    return {"new": page.evaluate(STATE, [NEW, False])}
+    out = {"new": page.evaluate(STATE, [NEW, False]), "after_pan": page.evaluate(STATE, [SOURCE, False])}
+    page.evaluate("""(name) => { const B = window.Bokeh;  // the toolbar's reset button does this
+      for (let i = B.documents.length - 1; i >= 0; i--) { const d = B.documents[i], src = d.get_model_by_name(name);
+        if (!src) continue;
+        const plot = [...d.all_models].find((m) => m.renderers?.some((r) => r.data_source === src));
+        B.index.find_one(plot).reset(); return; } }""", SOURCE)
+    page.wait_for_timeout(500)
+    return {**out, "reset": page.evaluate(STATE, [SOURCE, False])}
 
 
 def test_a_million_points_stay_within_budget_and_the_controls_act_in_the_page():
@@ -102,6 +125,13 @@ def test_a_million_points_stay_within_budget_and_the_controls_act_in_the_page():
     assert before["pixels"] != slid["pixels"] != log["pixels"] != linear["pixels"]  # each redrew the plot
     new = res["new"]  # a panel that arrives after the controls moved takes their state
     assert (new["field"], new["scale"], new["frame_scale"]) == ("s4", "LogScale", "LogScale") and new["rows"] == 2
+    steady = res["x_ranges"][-25:]  # one point per update, well inside the plot: the axes stay still
+    assert len(steady) == 25 and len({(start, end) for start, end, _ in steady}) <= 2, steady
+    assert all(start <= x <= end for start, end, x in steady), steady  # the newest point always in view
+    panned, after_pan, reset = res["panned"], res["after_pan"], res["reset"]
+    assert panned["x_start"] < before["x_start"]  # dragged right: earlier steps came into view
+    assert (after_pan["x_start"], after_pan["x_end"]) == (panned["x_start"], panned["x_end"])  # new points kept it
+    assert reset["x_start"] <= 0 and reset["x_end"] >= 1_000_034  # reset: every point in view again
     updates = sorted(res["patch_ms"])
     assert len(updates) >= 20 and updates[len(updates) // 2] < 50, updates  # generous: a loaded CI machine
     print(f"page rows {res['rows']}; BokehJS ms per update: median {updates[len(updates) // 2]:.2f}, "

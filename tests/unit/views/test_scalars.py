@@ -99,6 +99,15 @@ def test_the_smoothed_line_is_bold_over_a_faint_raw_line_and_starts_at_the_chose
     assert "g" in panel.figure.tags and "smoothed" in smooth.tags
 
 
+def test_new_points_redraw_the_lines_layer_alone_and_a_single_tag_has_no_legend():
+    panel = ScalarPanel(["loss"], "loss", group="g")
+    assert [r.level for r in panel.figure.renderers] == ["overlay", "overlay"]  # above the axes', grids' layer
+    assert not panel.figure.legend
+    for event in ("streaming", "patching", "change:data"):  # in the page, each update keeps the axes still
+        [keep] = panel.sources["loss"].js_property_callbacks[event]
+        assert keep.args["plot"] is panel.figure
+
+
 def test_the_page_controls_are_a_slider_over_the_stops_and_a_log_toggle():
     view = ScalarsView()
     slider, toggle = view.graph.children[0].children
@@ -169,7 +178,8 @@ def test_a_panel_of_several_tags_gives_each_its_own_line_and_x():
     panel.apply()
     assert panel.sources["loss/train"].data["x"] == list(range(20))
     assert panel.sources["loss/test"].data["x"] == [0, 5, 10, 15]
-    assert panel.figure.legend[0].visible and len(panel.figure.legend[0].items) == 2
+    [legend] = panel.figure.legend
+    assert len(legend.items) == 2 and legend in panel.figure.above  # over the frame: no line hides under it
     assert not panel.update(history)  # nothing new
 
 
