@@ -378,6 +378,7 @@ class ScalarsView(LiveView):
         self.panels: dict[str, ScalarPanel] = {}
         self.group = f"livetrain-scalars-{make_id()}"
         self._pending: dict[str, Any] = {}  # tag -> the history whose trace has new points
+        self._traced: set[str] = set()  # tags another history's on_log brings (train_loop's per-batch traces)
         self._epochs: dict[str, int] = {}  # phase -> epoch values drawn so far
         self.graph: Model | None = None
         super().__init__(interval)
@@ -407,10 +408,11 @@ class ScalarsView(LiveView):
         return step
 
     def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
-        with self.throttle.lock:  # O(1) per tag: the values are read when the throttle applies them
-            for tag in logs:
-                if self.tags is None or tag in self.tags:
-                    self._pending[tag] = history
+        if history is not self.history:
+            self._traced.update(logs)
+        for tag in logs:  # O(1) per tag, and no lock (a push in progress never holds up training): the values are
+            if self.tags is None or tag in self.tags:  # read when the throttle applies them
+                self._pending[tag] = history
         self._request()
 
     def on_train_begin(self, history: History) -> None:
@@ -434,7 +436,8 @@ class ScalarsView(LiveView):
         done, total = self._epochs.get(phase, 0), max((len(v) for v in series.values()), default=0)
         scalars = {k: v for k, v in series.items() if v and _scalar(v[-1])}  # not image batches, not counts
         for e in range(done, total):
-            logged = {f"{phase}/{k}": v[e] for k, v in scalars.items() if e < len(v) and _scalar(v[e])}
+            logged = {f"{phase}/{k}": v[e] for k, v in scalars.items() if e < len(v) and _scalar(v[e])
+                      and f"{phase}/{k}" not in self._traced}  # train_loop's own per-batch trace is drawn
             logged = {t: v for t, v in logged.items() if self.tags is None or t in self.tags}
             if logged:
                 self.history.log(logged, e + 1, epoch=float(e + 1))
@@ -444,7 +447,7 @@ class ScalarsView(LiveView):
         return total > done
 
     def apply_pending(self) -> None:
-        pending, self._pending = self._pending, {}
+        pending = {tag: self._pending.pop(tag) for tag in list(self._pending)}  # one logged meanwhile stays
         for tag, history in pending.items():
             panel = self.panels.get(tag)
             if panel is None:  # filled before it joins the layout: the page gets it whole, in one change

@@ -200,3 +200,42 @@ def test_a_new_history_for_a_tag_starts_its_line_afresh():
     view.on_log(0, {"loss": 0.5}, fresh)
     view.flush()
     assert data(view, "loss")["x"] == [0] and data(view, "loss")["y"] == [0.5]
+
+
+def test_in_train_loop_it_draws_the_per_batch_traces_not_the_epoch_means_over_them():
+    from livetrain import train_loop
+
+    view = ScalarsView()
+    history = train_loop(lambda batch, phase: {"loss": 1.0 / (batch + 1)}, {"train": [0, 1, 2, 3]}, epochs=3,
+                         callbacks=[view], progress=False)
+    view.flush()
+    assert list(view.panels) == ["train/loss"]
+    assert "train/loss" not in view.history.steps  # no epoch means logged over train_loop's trace
+    assert view.panels["train/loss"].update(history) is False  # all 12 per-batch points are drawn
+
+
+def test_log_never_waits_for_a_push_in_progress():
+    import threading
+    import time
+
+    view = ScalarsView(interval=0.05)
+    view.log({"loss": 1.0}, step=0)  # pushed at once
+    entered, release, push = threading.Event(), threading.Event(), view.throttle.action
+
+    def slow_push():
+        entered.set()
+        release.wait(5)
+        push()
+
+    view.throttle.action = slow_push
+    view.log({"loss": 0.9}, step=1)  # within the interval: the helper pushes it, slowly
+    assert entered.wait(5)
+    t0 = time.monotonic()
+    view.log({"loss": 0.5, "acc": 0.9}, step=2)
+    waited = time.monotonic() - t0
+    release.set()
+    view.flush()
+    view.throttle.action = push
+    assert waited < 1, f"log() waited {waited:.2f} s for a push"
+    assert set(view.panels) == {"loss", "acc"}
+    assert view.panels["loss"].update(view.history) is False
