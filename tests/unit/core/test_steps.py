@@ -99,6 +99,29 @@ def test_jax_values_read_in_one_batch():
     np.testing.assert_array_equal(h.steps["loss"].value, np.arange(200) / 2)
 
 
+def test_reading_jax_values_compiles_nothing_whatever_the_batch_length():
+    import jax.monitoring
+
+    compiled = []
+
+    def listen(name, secs, **kw):
+        if "backend_compile" in name:
+            compiled.append(name)
+
+    h = History()
+    values = [jnp.float32(i) * 3 for i in range(60)]  # computed before: their own compilation is not counted
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for n in (3, 7, 11, 19, 20):  # a read per push, each of another length
+            for v in values[:n]:
+                h.log({"loss": v})
+            assert len(h.steps["loss"].value) == len(h.steps["loss"])
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiled == []  # jnp.stack compiled once per length: 50 ms of CPU each, on the training's own cores
+    assert len(h.steps["loss"]) == 60
+
+
 @pytest.mark.parametrize("value, given", [
     ("high", "got str 'high'"), ({"a": 1}, "got dict of 1"), ([1.0, 2.0], "got list of 2"),
     (np.zeros(3), r"got ndarray with shape \(3,\)"), (torch.zeros(2, 2), r"got Tensor with shape \(2, 2\)"),
