@@ -79,7 +79,7 @@ class WidgetOutput(Output):
         self._ids = display_ids()
         publish_plot(self._ids, plot, anchor(plot, WAITING), listen_script(plot, plot))
         # announcements reach a reloaded page only through jupyter_bokeh's kernel handle
-        self._announcer = Announcer(plot, self._doc) if jupyter_bokeh()[1] else None
+        self._announcer = Announcer(plot, self._doc, base=self._channel.doc) if jupyter_bokeh()[1] else None
 
     def _send(self) -> None:
         """Send the changes made since the last update, if any, as one message."""

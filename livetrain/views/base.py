@@ -2,7 +2,8 @@
 
 A view is a :class:`~livetrain.Callback` that owns a Bokeh layout (``graph``). Its subclass contract is
 :class:`LiveView`'s two abstract methods, :meth:`~LiveView.build_layout` and :meth:`~LiveView.apply_pending`;
-views that show each phase's latest values (bars, images) build on :class:`LatestValuesView` instead.
+views redrawn from each phase's latest epoch values build on :class:`LatestEpochView` (PR curves, confusion matrix,
+prediction sheet), or on :class:`LatestValuesView` where each key's value is converted alone (bars, images).
 """
 from __future__ import annotations
 
@@ -235,7 +236,29 @@ class LiveView(Callback, ABC):
         raise TypeError(f"{cls.__name__} has no demo history")
 
 
-class LatestValuesView(LiveView):
+class LatestEpochView(LiveView):
+    """A view redrawn from each phase's latest epoch values of ``keys`` (bars, images, PR curves, a confusion matrix,
+    a prediction sheet). Subclasses implement :meth:`_record`: read those values, outside the lock, then record what
+    :meth:`~LiveView.apply_pending` sets on the models. A resumed run shows its last values at once."""
+
+    keys: tuple[str, ...]
+
+    @abstractmethod
+    def _record(self, phase: str, history: Series) -> bool:
+        """Read ``phase``'s latest values, then record them under the lock; whether there were any to draw."""
+
+    def on_train_begin(self, history: History) -> None:
+        for phase in self.phases:
+            if all(len(history.get(phase, {}).get(k, ())) for k in self.keys):
+                self._record(phase, history)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
+        if self._record(phase, history):
+            self._request()
+
+
+class LatestValuesView(LatestEpochView):
     """A view of each phase's latest value per key (bars, images): every update replaces them.
 
     Subclasses set ``keys`` and implement :meth:`convert`; the converted values wait until
@@ -257,16 +280,6 @@ class LatestValuesView(LiveView):
         """The converted values recorded since the last call, by ``(phase, key)``. Called with the lock held."""
         latest, self._latest = self._latest, {}
         return latest
-
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:  # a resumed run shows its last values at once
-            if all(len(history.get(phase, {}).get(k, ())) for k in self.keys):
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        if self._record(phase, history):
-            self._request()
 
     def _record(self, phase: str, history: Series) -> bool:
         """Convert the latest value of every key of ``phase`` (outside the lock), then record them; whether there

@@ -23,7 +23,7 @@ from .histograms import HistogramPanel
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
 from .prcurves import PRCurvePanel
-from .scalars import ScalarPanel, scalar_controls
+from .scalars import ScalarPanel, is_scalar, scalar_controls
 
 #: What each kind of record is called on its placeholder panel.
 KINDS = {"embedding": "embedding", "graph": "model graph", "hparams": "hyperparameters"}
@@ -357,7 +357,7 @@ class Board(LiveView):
             if not len(values) or f"{phase}/{key}" in self._traced:  # train_loop's own per-batch trace is drawn
                 continue
             value = values[-1]
-            if np.ndim(value) == 0:
+            if is_scalar(value):  # not a histogram's dict, nor class scores
                 numbers[f"{phase}/{key}"] = value
             elif np.ndim(value) >= 2:
                 images[f"{phase}/{key}"] = value

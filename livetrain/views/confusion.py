@@ -18,7 +18,7 @@ from ..core.history import History
 from ..core.images import Colormap, colormap
 from ..core.metrics import to_numpy
 from ..core.throttle import run_again
-from .base import LiveView, Series, saved_keys
+from .base import LatestEpochView, Series, saved_keys
 from .prcurves import PRCurvesCallback
 
 BLUES = Blues256[::-1]  #: the default colour map: white to dark blue
@@ -35,7 +35,7 @@ def packed(rgba: np.ndarray) -> np.ndarray:
     return (c[:, 0] << 24) | (c[:, 1] << 16) | (c[:, 2] << 8) | c[:, 3]
 
 
-class ConfusionMatrixCallback(LiveView):
+class ConfusionMatrixCallback(LatestEpochView):
     """Live confusion matrices: per phase a heatmap, true classes down (the first at the top), predicted classes
     across, each cell's count written in it (with ``normalize="row"``, its share of the true class, 2 decimals,
     and the colours follow the shares). Hover shows the classes, the count and the share; the title the accuracy.
@@ -128,16 +128,6 @@ class ConfusionMatrixCallback(LiveView):
         if self.normalize:
             columns["label"] = share.round(2)
         return columns
-
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:  # a resumed run shows its last matrices at once
-            if phase in history:
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        if self._record(phase, history):
-            self._request()
 
     def _record(self, phase: str, history: Series) -> bool:
         """Count the phase's latest predictions (outside the lock), then record the cells; whether there were any."""

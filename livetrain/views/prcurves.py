@@ -16,7 +16,7 @@ from ..core.checks import names, whole
 from ..core.classmetrics import class_names, class_pr_curves, step_points
 from ..core.history import History
 from ..core.throttle import run_again
-from .base import LiveView, Series, saved_keys
+from .base import LatestEpochView, Series, saved_keys
 
 _EMPTY = np.zeros(0, np.float32)
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
@@ -35,7 +35,7 @@ def _colors(n: int) -> list[str]:
     return list(Category10_10[:n] if n <= 10 else Category20_20[:n] if n <= 20 else turbo(n))
 
 
-class PRCurvesCallback(LiveView):
+class PRCurvesCallback(LatestEpochView):
     """Live precision-recall curves: per phase one figure, one curve per class (one class against the rest), the
     average precision (AP) in the legend (click an entry to hide its curve) and their mean in the title.
 
@@ -101,16 +101,6 @@ class PRCurvesCallback(LiveView):
                                               padding=0, spacing=0, label_text_font_size="11px", glyph_height=16)
         p.add_layout(legend, "right")
         return p
-
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:  # a resumed run shows its last curves at once
-            if phase in history:
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        if self._record(phase, history):
-            self._request()
 
     def _record(self, phase: str, history: Series) -> bool:
         """Compute the phase's curves from its latest values (outside the lock), then record them; whether there

@@ -434,9 +434,9 @@ class ScalarsView(LiveView):
         if series is None:
             return False
         done, total = self._epochs.get(phase, 0), max((len(v) for v in series.values()), default=0)
-        scalars = {k: v for k, v in series.items() if v and _scalar(v[-1])}  # not image batches, not counts
+        scalars = {k: v for k, v in series.items() if v and is_scalar(v[-1])}  # not image batches, not counts
         for e in range(done, total):
-            logged = {f"{phase}/{k}": v[e] for k, v in scalars.items() if e < len(v) and _scalar(v[e])
+            logged = {f"{phase}/{k}": v[e] for k, v in scalars.items() if e < len(v) and is_scalar(v[e])
                       and f"{phase}/{k}" not in self._traced}  # train_loop's own per-batch trace is drawn
             logged = {t: v for t, v in logged.items() if self.tags is None or t in self.tags}
             if logged:
@@ -508,8 +508,13 @@ class ScalarsView(LiveView):
         return history
 
 
-def _scalar(value: Any) -> bool:
-    """Whether ``value`` is one number (Python, numpy, a 0-d tensor), as ``History.log`` takes."""
+def is_scalar(value: Any) -> bool:
+    """Whether ``value`` is one number (Python, numpy, a 0-d tensor), as ``History.log`` takes.
+
+    Example:
+        >>> is_scalar(0.5), is_scalar({"counts": [1], "edges": [0, 1]}), is_scalar([0.5])
+        (True, False, False)
+    """
     try:
         check_number("", value)
     except TypeError:

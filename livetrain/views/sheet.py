@@ -15,7 +15,7 @@ from ..core.checks import names
 from ..core.history import History
 from ..core.images import Colormap, colormap, scaling, to_batch, to_rgba_u32
 from ..core.metrics import to_numpy
-from .base import LiveView, Series, saved_keys
+from .base import LatestEpochView, Series, saved_keys
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
 _BLANK = np.zeros((1, 1), np.uint32)
@@ -23,7 +23,7 @@ _CAPTION = 30  # CSS pixels above each image for its two caption lines
 _Sheet = tuple[np.ndarray, tuple[int, int, int, int], list[str], list[str]]  # picture, cell, captions, colours
 
 
-class PredictionSheetCallback(LiveView):
+class PredictionSheetCallback(LatestEpochView):
     """A live prediction sheet per phase: ``rows`` × ``cols`` images, each captioned ``"<predicted>, <p>%"`` over
     ``"(label: <true>)"``, green when the prediction is right and red when it is wrong.
 
@@ -99,16 +99,6 @@ class PredictionSheetCallback(LiveView):
         p.text(x="x", y="y", text="text", text_color="color", source=self.captions[phase], text_align="center",
                text_baseline="middle", text_font_size="10px")
         return p
-
-    def on_train_begin(self, history: History) -> None:
-        for phase in self.phases:  # a resumed run shows its last sheet at once
-            if all(len(history.get(phase, {}).get(k, ())) for k in self.keys):
-                self._record(phase, history)
-        super().on_train_begin(history)
-
-    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        if self._record(phase, history):
-            self._request()
 
     def _record(self, phase: str, history: Series) -> bool:
         series = self._series(phase, history)

@@ -232,3 +232,15 @@ def test_values_logged_while_a_push_holds_the_lock_are_staged_by_that_push():
     assert waited < 1, f"log() waited {waited:.2f} s for a push"
     assert set(board.panels) == {"loss", "acc"}
     assert board.panels["loss"].panel.update(board.history) is False  # every point is drawn already
+
+
+def test_epoch_values_that_are_not_numbers_nor_images_are_left_to_their_views():
+    import warnings
+
+    board = Board()
+    histogram = {"counts": np.ones(4), "edges": np.arange(5.0)}  # what HistogramsCallback reads, in a Dashboard
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        board.on_epoch_end(0, "train", {"train": {"loss": [0.5], "fc.weight": [histogram]}})
+    board.flush()
+    assert list(board.panels) == ["train/loss"]
