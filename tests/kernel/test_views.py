@@ -40,10 +40,10 @@ def test_bars_update_in_place_with_constant_bytes(kernel, make):
     late = kernel.run(UPDATE.format(start=506, n=6))
     for run in (early, late):
         assert not bokeh_displays(run) and "clear_output" not in [m.msg_type for m in run]
-        for p in pushes(run):  # at most one patch per phase's source: only the bar lengths travel
-            assert {ev["kind"] for ev in p.events} == {"ColumnsPatched"}
+        for p in pushes(run):  # only the bar lengths travel: one patch per phase's source, two where the page's
+            assert {ev["kind"] for ev in p.events} == {"ColumnsPatched"}  # pace held a flush back (a stalled kernel)
             sources = [ev["model"]["id"] for ev in p.events]
-            assert len(sources) == len(set(sources)) <= 2
+            assert len(set(sources)) <= 2 and len(sources) <= 4
     early_bytes = statistics.median(p.wire_bytes for p in pushes(early)[1:])
     late_bytes = statistics.median(p.wire_bytes for p in pushes(late)[1:])
     assert 0.9 <= late_bytes / early_bytes <= 1.1, (early_bytes, late_bytes)
