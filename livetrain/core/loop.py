@@ -28,7 +28,8 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     numbers, or numpy, torch or JAX 0-d values. An epoch's value is the mean over its batches,
     weighted by batch size: the ``batch_size`` entry of the result if there is one, else the
     length of the batch's first item. ``reduce`` names other reductions for some metrics:
-    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images). Pass ``history``
+    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images), ``"concat"`` (the
+    batches joined, e.g. an epoch's labels and predicted probabilities). Pass ``history``
     (a :class:`History`: ``History.load(path)``, or ``History(d)`` for a dict ``d``) to resume: epochs continue
     from it.
 

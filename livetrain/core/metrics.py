@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-REDUCTIONS = ("mean", "sum", "first", "last")
+REDUCTIONS = ("mean", "sum", "first", "last", "concat")
 
 
 def to_float(key: str, value: Any) -> float:
@@ -97,8 +97,9 @@ def to_array(key: str, value: Any) -> np.ndarray:
 
 class EpochReducer:
     """Reduces each metric over an epoch's batches: ``"mean"`` (weighted by batch size, the
-    default, for scalars), ``"sum"`` (element-wise, e.g. per-class counts), or the ``"first"`` or
-    ``"last"`` batch's value (e.g. sample images).
+    default, for scalars), ``"sum"`` (element-wise, e.g. per-class counts), the ``"first"`` or
+    ``"last"`` batch's value (e.g. sample images), or ``"concat"``: the batches joined along their first axis
+    (e.g. an epoch's labels and predicted probabilities, for PR curves and the confusion matrix).
 
     Example:
         >>> r = EpochReducer({"counts": "sum"})
@@ -107,6 +108,10 @@ class EpochReducer:
         >>> _ = r.add({"loss": 4.0, "counts": [0, 3]}, weight=1)
         >>> out = r.result(); out["loss"], out["counts"].tolist()
         (2.0, [1, 3])
+        >>> r = EpochReducer({"y_true": "concat"})
+        >>> _ = r.add({"y_true": [0, 1]}); _ = r.add({"y_true": [2]})
+        >>> r.result()["y_true"].tolist()
+        [0, 1, 2]
     """
 
     def __init__(self, reduce: Mapping[str, str] | None = None) -> None:
@@ -116,6 +121,7 @@ class EpochReducer:
             raise ValueError(f"reduce must map metric names to one of {REDUCTIONS}, got {bad}")
         self._means = EpochMeans()
         self._other: dict[str, np.ndarray] = {}
+        self._parts: dict[str, list[np.ndarray]] = {}
 
     def add(self, values: Mapping[str, Any], weight: float = 1.0) -> dict[str, float]:
         """Add one batch; returns its ``"mean"``-reduced metrics as floats (the batch's logs)."""
@@ -132,11 +138,21 @@ class EpochReducer:
                 self._other[k] = self._other[k] + to_array(k, v) if k in self._other else to_array(k, v).copy()
             elif how == "last" or (how == "first" and k not in self._other):
                 self._other[k] = to_array(k, v)
+            elif how == "concat":
+                self._parts.setdefault(k, []).append(np.atleast_1d(to_array(k, v)))
         return means
 
     def result(self) -> dict[str, Any]:
         """The epoch's value of every metric seen."""
-        return self._means.means() | self._other
+        joined = {}
+        for k, parts in self._parts.items():
+            try:
+                joined[k] = np.concatenate(parts)
+            except ValueError as exc:
+                shapes = sorted({p.shape[1:] for p in parts})
+                raise ValueError(f"metric {k!r} (reduce 'concat'): batches must agree on every axis but the first, "
+                                 f"got item shapes {shapes}") from exc
+        return self._means.means() | self._other | joined
 
 
 def batch_size(batch: Any) -> int | None:

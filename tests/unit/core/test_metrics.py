@@ -65,6 +65,31 @@ def test_epoch_reducer_sums_arrays_and_keeps_first_or_last():
     assert out["image"].sum() == 0 and out["seen"].tolist() == [2]
 
 
+def test_epoch_reducer_concat_joins_an_epochs_batches_in_order():
+    r = EpochReducer({"y_true": "concat", "y_score": "concat"})
+    r.add({"y_true": torch.tensor([3, 1]), "y_score": np.eye(3)[:2], "loss": 1.0}, weight=2)
+    r.add({"y_true": np.array([2]), "y_score": np.eye(3)[2:], "loss": 2.0}, weight=1)
+    out = r.result()
+    assert out["y_true"].tolist() == [3, 1, 2] and out["y_score"].tolist() == np.eye(3).tolist()
+    bad = EpochReducer({"y_score": "concat"})
+    bad.add({"y_score": np.zeros((2, 10))})
+    bad.add({"y_score": np.zeros((2, 9))})
+    with pytest.raises(ValueError, match=r"'y_score' \(reduce 'concat'\).*\(9,\), \(10,\)"):
+        bad.result()
+
+
+def test_train_loop_concat_gives_the_whole_epochs_predictions():
+    from livetrain import train_loop
+
+    def step(batch, phase):
+        return {"loss": 0.0, "y_true": batch, "y_score": np.eye(4)[batch]}
+
+    h = train_loop(step, {"test": [np.array([0, 1]), np.array([2, 3]), np.array([1])]}, epochs=2,
+                   reduce={"y_true": "concat", "y_score": "concat"}, progress=False)
+    assert [v.tolist() for v in h["test"]["y_true"]] == [[0, 1, 2, 3, 1]] * 2
+    assert h["test"]["y_score"][1].shape == (5, 4)
+
+
 def test_epoch_reducer_rejects_unknown_reductions_and_non_scalar_means():
     with pytest.raises(ValueError, match="reduce must map metric names to one of"):
         EpochReducer({"counts": "total"})
