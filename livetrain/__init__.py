@@ -20,6 +20,7 @@ Example:
 """
 from . import summary
 from .core.callback import Callback, CallbackDisabledWarning, CallbackList
+from .core.classscores import ClassScoresCallback
 from .core.history import History
 from .core.loop import train_loop
 from .display import set_transport
@@ -41,7 +42,8 @@ from .views import (
 from .writer import SummaryWriter
 
 __version__ = "0.1.0"
-__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ConfusionMatrixCallback", "Dashboard",
-           "FrameExporter", "HBarPlotsCallback", "HistogramsCallback", "History", "ImagePlotsCallback",
-           "LinePlotsCallback", "LiveView", "PRCurvesCallback", "PredictionSheetCallback", "SummaryWriter",
-           "VBarPlotsCallback", "doctor", "set_transport", "summary", "train_loop", "__version__"]
+__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ClassScoresCallback",
+           "ConfusionMatrixCallback", "Dashboard", "FrameExporter", "HBarPlotsCallback", "HistogramsCallback",
+           "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "PRCurvesCallback",
+           "PredictionSheetCallback", "SummaryWriter", "VBarPlotsCallback", "doctor", "set_transport", "summary",
+           "train_loop", "__version__"]
