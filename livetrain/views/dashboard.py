@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bokeh.layouts import column
+from bokeh.layouts import column, row
 
 from ..core.callback import CallbackList
 from ..core.history import History
@@ -12,7 +12,8 @@ from .base import LiveView
 
 
 class Dashboard(LiveView):
-    """Several live views shown as one: a column of their layouts, updated by a single push.
+    """Several live views shown as one: their layouts in rows of ``ncols`` (one column by default), updated by a
+    single push.
 
     Pass the dashboard (not its views) to ``train_loop``: it forwards every hook to each view,
     and a view that raises is switched off on its own while the others go on. Each view shows the phases
@@ -24,9 +25,15 @@ class Dashboard(LiveView):
         >>> board = Dashboard([LinePlotsCallback(epochs=10), VBarPlotsCallback(categories=10)])
         >>> [type(v).__name__ for v in board.views], board.phases
         (['LinePlotsCallback', 'VBarPlotsCallback'], ('train', 'test'))
+        >>> grid = Dashboard([VBarPlotsCallback(categories=3) for _ in range(3)], ncols=2)
+        >>> [len(r.children) for r in grid.graph.children]
+        [2, 1]
     """
 
-    def __init__(self, views: Sequence[LiveView], interval: float = 0.1) -> None:
+    def __init__(self, views: Sequence[LiveView], interval: float = 0.1, *, ncols: int = 1) -> None:
+        if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+            raise ValueError(f"ncols must be an int >= 1 (views per row), got {ncols!r}")
+        self.ncols = ncols
         views = list(views)
         if not views or not all(isinstance(v, LiveView) for v in views):
             raise TypeError(f"Dashboard needs a non-empty list of livetrain views (LinePlotsCallback, ...), "
@@ -41,9 +48,13 @@ class Dashboard(LiveView):
         self.build_layout(())
 
     def build_layout(self, phases: tuple[str, ...]) -> None:
-        """Lay the views' graphs out in a column; ``self.phases`` are the phases any view shows."""
+        """Lay the views' graphs out in rows of ``ncols``; ``self.phases`` are the phases any view shows."""
         self.phases = tuple(dict.fromkeys(p for v in self.views for p in v.phases))
-        self.graph = column([v.graph for v in self.views])
+        graphs = [v.graph for v in self.views]
+        if self.ncols == 1:
+            self.graph = column(graphs)
+        else:
+            self.graph = column([row(graphs[i:i + self.ncols]) for i in range(0, len(graphs), self.ncols)])
 
     def replica(self) -> Dashboard:
         """A new dashboard of the views' replicas (see :meth:`LiveView.replica`).
@@ -53,7 +64,7 @@ class Dashboard(LiveView):
             >>> len(Dashboard([LinePlotsCallback()]).replica().views)
             1
         """
-        copy = Dashboard([v.replica() for v in self.views], interval=0)
+        copy = Dashboard([v.replica() for v in self.views], interval=0, ncols=self.ncols)
         copy._out = None
         copy.params = dict(self.params)
         return copy
@@ -92,4 +103,4 @@ class Dashboard(LiveView):
         super().on_exception(exception, history)
 
     def __repr__(self) -> str:
-        return f"Dashboard({self.views!r})"
+        return f"Dashboard({self.views!r}, ncols={self.ncols})"

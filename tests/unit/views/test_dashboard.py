@@ -78,3 +78,26 @@ def test_step_level_values_reach_the_views_inside_a_dashboard():
     dash.flush()
     assert list(scalars.panels) == ["train/loss"]
     assert scalars.panels["train/loss"].update(history) is False  # all 5 points drawn
+
+
+def test_ncols_lays_the_views_out_in_rows_and_the_picture_follows(tmp_path):
+    from livetrain.frames import open_renderer
+
+    def size(graph):
+        drawer, _ = open_renderer(graph, "matplotlib")
+        try:
+            frame = drawer.capture()
+        finally:
+            drawer.close()
+        return frame.size
+
+    views = [VBarPlotsCallback(categories=3) for _ in range(3)]
+    board = Dashboard(views, ncols=2)
+    assert [[c is v.graph for c in r.children] for r, v in zip(board.graph.children, views[::2])] == [[True, False],
+                                                                                                    [True]]
+    train_loop(step, {"train": [[0, 1]], "test": [[2]]}, epochs=1, callbacks=[board],
+               reduce={"corrects": "sum", "counts": "sum"}, progress=False)
+    wide, tall = size(board.replica().graph), size(Dashboard([VBarPlotsCallback(categories=3) for _ in range(3)]).graph)
+    assert wide[0] > tall[0] and wide[1] < tall[1]
+    with pytest.raises(ValueError, match="ncols must be an int >= 1 .*got 0"):
+        Dashboard([LinePlotsCallback()], ncols=0)
