@@ -129,7 +129,8 @@ class EpochReducer:
             means = {k: to_float(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
         except TypeError as exc:
             exc.add_note("livetrain: metrics are averaged over the epoch unless train_loop(reduce={key: 'sum'}) "
-                         "(e.g. per-class counts) or 'first'/'last' (e.g. images) says otherwise")
+                         "(e.g. per-class counts), 'first'/'last' (e.g. images) or 'concat' (e.g. predictions) says "
+                         "otherwise")
             raise
         self._means.add(means, weight)
         for k, v in values.items():
