@@ -71,13 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "pixels), matplotlib (no browser) or auto (the browser when there is one)")
     gif.add_argument("--frames-dir", type=Path, help="also write one PNG per epoch here")
     gif.add_argument("--every", type=int, default=1, help="draw every N-th epoch (and the last)")
+    gif.add_argument("--scale", type=float, default=1.0, help="device pixels per CSS pixel of the frames: 2 draws "
+                     "twice the pixels each way, the same layout (default: 1)")
     gif.add_argument("--duration-ms", type=int, default=200, help="time per frame (default: 200)")
     gif.add_argument("--last-ms", type=int, default=1500, help="time the last frame stays (default: 1500)")
     args = parser.parse_args(argv)
     try:
         history = History.load(args.history, keep_images=None)  # every epoch's image batch: one frame each
         exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, cmap=args.cmap),
-                                 renderer=args.renderer, every=args.every)
+                                 renderer=args.renderer, every=args.every, scale=args.scale)
         replay(history, exporter)
         out = exporter.save_gif(args.out, duration_ms=args.duration_ms, last_ms=args.last_ms)
         if args.frames_dir is not None:

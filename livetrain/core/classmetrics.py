@@ -165,6 +165,26 @@ def _scores(tp: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> ClassS
                        np.asarray(actual).astype(np.int64))
 
 
+def per_class(scores: ClassScores, classes: int | Sequence[Any]) -> dict[str, float]:
+    """``scores`` as one epoch's line-view values: ``precision/<class>``, ``recall/<class>`` and ``f1_score/<class>``,
+    a float each (the keys :class:`~livetrain.ClassScoresCallback` adds with ``per_class=True``). Append them to a
+    history per epoch and plot them with ``LinePlotsCallback(keys=[...])``, titled ``"Precision (cat)"``.
+
+    Example:
+        >>> values = per_class(class_scores([[3, 1], [0, 4]]), ["cat", "dog"])
+        >>> {k: round(v, 3) for k, v in values.items()}  # doctest: +NORMALIZE_WHITESPACE
+        {'precision/cat': 1.0, 'precision/dog': 0.8, 'recall/cat': 0.75, 'recall/dog': 1.0,
+         'f1_score/cat': 0.857, 'f1_score/dog': 0.889}
+    """
+    names = class_names(classes)
+    if len(names) != scores.precision.size:
+        raise ValueError(f"classes must name the {scores.precision.size} classes of the scores; got {len(names)}")
+    return {f"{metric}/{name}": float(value) for metric, values in (("precision", scores.precision),
+                                                                      ("recall", scores.recall),
+                                                                      ("f1_score", scores.f1))
+            for name, value in zip(names, values)}
+
+
 def macro_scores(confusion: Any) -> dict[str, float]:
     """Accuracy and the class-averaged (macro) precision, recall and F1 of a confusion matrix: seed 003's four
     metrics, one number each per epoch for :class:`~livetrain.LinePlotsCallback`.

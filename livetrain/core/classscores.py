@@ -9,7 +9,7 @@ import numpy as np
 
 from .callback import Callback
 from .checks import names
-from .classmetrics import class_names, class_scores, confusion_matrix, macro_scores
+from .classmetrics import class_names, class_scores, confusion_matrix, macro_scores, per_class
 from .history import History
 from .metrics import to_numpy
 
@@ -48,9 +48,7 @@ class ClassScoresCallback(Callback):
         cm = confusion_matrix(truth, np.asarray(to_numpy(scores)), len(self.classes))
         values: dict[str, Any] = macro_scores(cm)
         if self.per_class:
-            scores_ = class_scores(cm)
-            for metric, per in (("precision", scores_.precision), ("recall", scores_.recall), ("f1_score", scores_.f1)):
-                values |= {f"{metric}/{name}": float(v) for name, v in zip(self.classes, per)}
+            values |= per_class(class_scores(cm), self.classes)
         history.append(phase, values, epoch=epoch)
 
     def __repr__(self) -> str:

@@ -298,16 +298,57 @@ def to_rgba_u32(grid: np.ndarray, cmap: Colormap = "gray") -> np.ndarray:
     return rgba.view(np.uint32)[..., 0]
 
 
+def shrink(images: np.ndarray, k: int) -> np.ndarray:
+    """``(..., H, W, C)`` images averaged over ``k`` x ``k`` blocks (float32; the last ``H % k`` rows and ``W % k``
+    columns are dropped), ``k`` at most the shorter side; as they are when ``k <= 1``.
+
+    Example:
+        >>> shrink(np.arange(16.0).reshape(1, 4, 4, 1), 2)[0, ..., 0].tolist()
+        [[2.5, 4.5], [10.5, 12.5]]
+    """
+    *_, h, w, c = images.shape
+    k = min(k, h, w)
+    if k <= 1:
+        return images
+    blocks = images[..., :h // k * k, :w // k * k, :].reshape(*images.shape[:-3], h // k, k, w // k, k, c)
+    return blocks.mean(axis=(-4, -2), dtype=np.float32)
+
+
+def grid_shrink(count: int, height: int, width: int, nrow: int = 8, padding: int = 2,
+                most: int | None = None) -> int:
+    """The least block size ``k`` for :func:`shrink` that makes the grid of ``count`` images of ``height`` x
+    ``width`` (``nrow`` per row, ``padding`` around each, as :func:`make_grid` tiles them) at most ``most`` pixels a
+    side; 1 when it fits already or ``most`` is ``None``, at most the images' shorter side.
+
+    Example:
+        >>> grid_shrink(64, 256, 256, most=350)  # 8 x 8 images of 256 px: 2066 px; 8 x (256 // 7 + 2) + 2 = 306
+        7
+        >>> grid_shrink(64, 28, 28, most=350)
+        1
+    """
+    if most is None:
+        return 1
+    columns = min(nrow, count)
+    rows = math.ceil(count / columns)
+    pad = 0 if count == 1 else padding
+    for k in range(1, min(height, width) + 1):
+        if max(rows * (height // k + pad), columns * (width // k + pad)) + pad <= most:
+            return k
+    return min(height, width)
+
+
 def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, *,
                  max_images: int | None = None, normalize: bool = False,
                  value_range: tuple[float, float] | None = None, scale_each: bool = False,
-                 on_clip: OnClip = _warn_clipped) -> np.ndarray:
+                 on_clip: OnClip = _warn_clipped, most: int | None = None) -> np.ndarray:
     """A batch of images (or one) as one upright ``image_rgba`` picture: the first ``max_images`` (default: all)
     through ``to_rgba_u32(make_grid(to_batch(images, ...)), cmap)``.
 
     ``normalize``, ``value_range`` and ``scale_each`` are :func:`to_batch`'s; when values are clipped,
-    ``on_clip`` gets a note saying so (by default it is a ``UserWarning``). The same pixels, made faster
-    for single-channel images without torchvision: each value becomes its colour-map index (one byte)
+    ``on_clip`` gets a note saying so (by default it is a ``UserWarning``). With ``most``, the images are first
+    shrunk by block averages (:func:`shrink`, :func:`grid_shrink`) so that the grid is at most ``most`` pixels a
+    side, its padding kept: what a plot of that many pixels can show, and no more bytes. The same pixels, made
+    faster for single-channel images without torchvision: each value becomes its colour-map index (one byte)
     before tiling, and one lookup colours the whole grid.
 
     Example:
@@ -315,6 +356,8 @@ def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: i
         (242, 242)
         >>> grid_picture(np.ones((64, 1, 28, 28), np.float32), max_images=2).shape
         (32, 62)
+        >>> grid_picture(np.ones((64, 3, 256, 256), np.float32), most=350).shape
+        (306, 306)
     """
     normalize, value_range, scale_each = scaling(normalize, value_range, scale_each)
     x, dtype = _nhwc(images)
@@ -325,6 +368,9 @@ def grid_picture(images: Any, cmap: Colormap = "gray", nrow: int = 8, padding: i
         levels: Levels | None = None  # value v / 255 picks entry floor(256 v / 255) == v
     else:
         levels = _levels(x, dtype, normalize, value_range, scale_each, on_clip)
+    k = grid_shrink(x.shape[0], x.shape[1], x.shape[2], nrow, padding, most)
+    if k > 1:  # averaged after the mapping to 0..1: clipped values and NaN (black) count as they are drawn
+        x, levels = shrink(_unit(x, levels or (0.0, 255.0)), k), (0.0, 1.0)
     if x.shape[3] != 1 or _torchvision_make_grid() is not None:
         batch = _unit(x, levels or (0.0, 255.0))
         return to_rgba_u32(make_grid(batch, nrow, padding), cmap)

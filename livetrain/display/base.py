@@ -45,6 +45,9 @@ class Output(ABC):
         out.finish()
     """
 
+    #: device pixels per CSS pixel of the final state's PNG (a view sets it from its ``picture_scale``)
+    scale: float = 1.0
+
     def __init__(self, name: str = "plot") -> None:
         self.name = name
 
@@ -199,9 +202,10 @@ def display_ids() -> tuple[str, str]:
     return f"livetrain-{make_id()}", f"livetrain-{make_id()}"
 
 
-def final_output(layout: Model) -> tuple[str, str]:
+def final_output(layout: Model, scale: float = 1.0) -> tuple[str, str]:
     """``layout`` standalone (no comm) as a notebook output's div and script, plus a PNG of it inside the div
-    for renderers without JavaScript; the script removes the PNG where it runs.
+    for renderers without JavaScript, drawn at ``scale`` device pixels per CSS pixel and shown at the layout's size;
+    the script removes the PNG where it runs.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -212,10 +216,11 @@ def final_output(layout: Model) -> tuple[str, str]:
     forget_dead_curdocs()  # a Ctrl-C in an earlier push may have left one
     script, div, _ = notebook_content(layout)
     script = safe_notebook_script(script)
-    png = picture(layout)
+    png = picture(layout, scale)
     if png is not None:
         marker = f"livetrain-final-{make_id()}"
-        div += (f'<img class="{marker}" alt="the plot at the end of the run" '
+        width = round(int.from_bytes(png[16:20], "big") / scale)  # the PNG header's width, in CSS pixels
+        div += (f'<img class="{marker}" alt="the plot at the end of the run" width="{width}" '
                 f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
         script += f'\ndocument.querySelectorAll("img.{marker}").forEach(img => img.remove());\n'
     return div, script

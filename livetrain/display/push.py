@@ -117,7 +117,7 @@ class NotebookPush(Output):
         layout = self._doc.roots[0]
         self._send()
         self._announcer.announce(self._pushes, final=True)
-        publish_plot(self._ids, layout.id, *final_output(layout), update=True)
+        publish_plot(self._ids, layout.id, *final_output(layout, self.scale), update=True)
         self.close()
 
     def close(self) -> None:

@@ -59,7 +59,7 @@ class ScriptOutput(Output):
         if self._layout is None:
             return
         self._write(refresh=False)
-        png = picture(self._layout)
+        png = picture(self._layout, self.scale)
         if png is not None:
             with atomic_path(self.path.with_suffix(".png")) as tmp:
                 tmp.write_bytes(png)

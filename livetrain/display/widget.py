@@ -110,7 +110,7 @@ class WidgetOutput(Output):
             self._announcer.close()
         with self._channel.hold_sync():
             self._channel.doc, self._channel.seq = document_json(self._doc), self._seq
-        publish_plot(self._ids, self._channel.plot, *final_output(self._doc.roots[0]), update=True)
+        publish_plot(self._ids, self._channel.plot, *final_output(self._doc.roots[0], self.scale), update=True)
         self._announcer = None
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import warnings
 from bokeh.model import Model
 
 from ..core.registry import resolve
-from .base import Renderer
+from .base import Renderer, pixel_scale
 
 #: Each renderer by name, as ``"module:Class"``: imported only when chosen, since each needs an optional package.
 RENDERERS: dict[str, str] = {
@@ -36,8 +36,9 @@ def renderer_class(name: str) -> type[Renderer]:
     return resolve(RENDERERS, name, "renderer")
 
 
-def open_renderer(graph: Model, renderer: str = "auto") -> tuple[Renderer, str]:
-    """A renderer for ``graph`` and one line saying which one it is and how to get the other.
+def open_renderer(graph: Model, renderer: str = "auto", *, scale: float = 1.0) -> tuple[Renderer, str]:
+    """A renderer for ``graph`` and one line saying which one it is and how to get the other; its pictures have
+    ``scale`` device pixels per CSS pixel (see :func:`~livetrain.frames.base.pixel_scale`).
 
     ``renderer`` is a name from :data:`RENDERERS` (``"browser"``: headless Chromium drawing with BokehJS, the
     pixels of ``export_png``; ``"matplotlib"``: no browser, the same panels, titles, colours and ranges), which
@@ -69,13 +70,13 @@ def open_renderer(graph: Model, renderer: str = "auto") -> tuple[Renderer, str]:
         if name is None:
             raise RuntimeError("no renderer can draw here: " + "; ".join(f"{n} needs {m}" for n, m in missing.items()))
         why = "".join(f"no {missing[n]} found, so " for n in order[:order.index(name)])
-    drawer = renderer_class(name)(graph)
+    drawer = renderer_class(name)(graph, scale=pixel_scale(scale))
     return drawer, f"livetrain: {why}{drawer.notice}"
 
 
-def picture(graph: Model) -> bytes | None:
-    """A PNG of ``graph`` as it is now, by the ``"quick"`` policy; ``None`` when no renderer can start, or (with a
-    warning) when drawing fails.
+def picture(graph: Model, scale: float = 1.0) -> bytes | None:
+    """A PNG of ``graph`` as it is now, by the ``"quick"`` policy, at ``scale`` device pixels per CSS pixel; ``None``
+    when no renderer can start, or (with a warning) when drawing fails.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -86,7 +87,7 @@ def picture(graph: Model) -> bytes | None:
     from .png import to_png  # Pillow, only once a picture is drawn
 
     try:
-        drawer, _ = open_renderer(graph, "quick")
+        drawer, _ = open_renderer(graph, "quick", scale=scale)
     except RuntimeError:
         return None
     try:

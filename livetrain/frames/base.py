@@ -29,6 +29,27 @@ PLOTTABLE = math.sqrt(sys.float_info.max)
 Frame = Union[bytes, "Image.Image", "np.ndarray", str, os.PathLike]
 
 
+#: The largest :func:`pixel_scale` a picture is drawn at (a 700 x 330 plot at 8 is 5600 x 2640 pixels).
+MAX_SCALE = 8.0
+
+
+def pixel_scale(scale: Any) -> float:
+    """``scale``, device pixels per CSS pixel of the layout (a picture at 2 has twice the pixels each way, the same
+    layout), checked: a number in (0, :data:`MAX_SCALE`], else a ``ValueError`` saying so.
+
+    Example:
+        >>> pixel_scale(2), pixel_scale(1.5)
+        (2.0, 1.5)
+        >>> pixel_scale(0)
+        Traceback (most recent call last):
+        ValueError: scale must be a number of device pixels per CSS pixel in (0, 8] (2: twice the pixels); got 0
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= MAX_SCALE:
+        raise ValueError(f"scale must be a number of device pixels per CSS pixel in (0, {MAX_SCALE:g}] (2: twice the "
+                         f"pixels); got {scale!r}")
+    return float(scale)
+
+
 def plottable(values: Any) -> np.ndarray:
     """``values`` as floats, NaN where a renderer draws a gap: NaN, infinite, or beyond :data:`PLOTTABLE`.
 
@@ -63,7 +84,9 @@ class Renderer(Protocol):
     name: str
     notice: str  #: one line: what draws the frames, and how to get the other renderer
 
-    def __init__(self, graph: Model) -> None: ...
+    def __init__(self, graph: Model, *, scale: float = 1.0) -> None:
+        """A renderer of ``graph`` whose pictures have ``scale`` device pixels per CSS pixel (:func:`pixel_scale`):
+        at 1 a 700 x 330 layout is a 700 x 330 picture, at 2 a 1400 x 660 one of the same layout."""
 
     @classmethod
     def missing(cls) -> str | None:

@@ -35,7 +35,7 @@ from bokeh.models import Toolbar
 from bokeh.resources import INLINE
 
 from ..wire import forget_dead_curdocs, patch_message
-from .base import PLOTTABLE
+from .base import PLOTTABLE, pixel_scale
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-color-profile=srgb",
@@ -178,6 +178,9 @@ class BrowserRenderer:
     sends what changed since the previous one. Playwright runs in a worker thread of the renderer,
     so it works inside a Jupyter kernel's event loop too.
 
+    ``scale`` is the page's device pixel ratio: at 2 the frames have twice the pixels each way, the same layout
+    (BokehJS draws its canvases at that ratio, as on a HiDPI screen).
+
     Starting, each frame and closing may take ``timeout`` seconds each (default :func:`step_timeout`). A step that
     takes longer means Chromium hangs: its processes are killed, a ``RuntimeWarning`` says so in one line, and a
     :class:`~livetrain.frames.mpl.MatplotlibRenderer` draws the frames from then on (``name`` and ``notice`` become
@@ -195,7 +198,9 @@ class BrowserRenderer:
     notice = ("frames drawn by BokehJS in headless Chromium, as export_png draws them; renderer='matplotlib' draws "
               "them without a browser.")
 
-    def __init__(self, graph: Model, *, executable: str | None = None, timeout: float | None = None) -> None:
+    def __init__(self, graph: Model, *, scale: float = 1.0, executable: str | None = None,
+                 timeout: float | None = None) -> None:
+        self.scale = pixel_scale(scale)
         executable = executable or find_chromium()
         if executable is None:
             raise RuntimeError("no Chromium found: install it (e.g. `apt-get install chromium`) or set "
@@ -262,10 +267,13 @@ class BrowserRenderer:
             self._pid = next(p["id"] for p in session.send("SystemInfo.getProcessInfo")["processInfo"]
                              if p["type"] == "browser")
             session.detach()
-            self._page = self._browser.new_page(device_scale_factor=1)
+            self._page = self._browser.new_page(device_scale_factor=self.scale)
             self._page.set_content(html, wait_until="load", timeout=timeout_ms)
             self._page.evaluate(_SETUP, [timeout_ms, PLOTTABLE])
             self._cdp = self._page.context.new_cdp_session(self._page)
+            if self.scale != 1:  # also in this session: a screenshot with a clip resets the ratio to its session's
+                self._cdp.send("Emulation.setDeviceMetricsOverride", {"width": 0, "height": 0, "mobile": False,
+                                                                      "deviceScaleFactor": self.scale})
         except PlaywrightTimeout as exc:  # Playwright's own limits (launch, load) are the step's
             raise TimeoutError(str(exc)) from exc
 
@@ -314,7 +322,7 @@ class BrowserRenderer:
                                f"which would draw instead, is not installed: pip install matplotlib")
         warnings.warn(f"livetrain: Chromium hung ({step} took over {self.timeout:g} s, LIVETRAIN_RENDER_TIMEOUT) "
                       f"and was stopped; matplotlib draws the frames from here on.", RuntimeWarning, stacklevel=4)
-        self._stand_in = MatplotlibRenderer(self._graph)
+        self._stand_in = MatplotlibRenderer(self._graph, scale=self.scale)
         self.name, self.notice = self._stand_in.name, self._stand_in.notice
 
     def _stop_chromium(self, hung: bool = False) -> None:

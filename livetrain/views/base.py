@@ -23,6 +23,8 @@ from ..core.throttle import Throttle
 from ..display import open_output
 from ..display.base import Output
 from ..display.env import after_cell
+from ..frames import picture
+from ..frames.base import pixel_scale
 from ..wire import curdocs_kept
 
 Series = Mapping[str, Mapping[str, list]]
@@ -52,6 +54,9 @@ class LiveView(Callback, ABC):
 
     graph: Model
     phases: tuple[str, ...]
+    #: device pixels per CSS pixel of the PNG an output keeps of the final state (the notebook's picture for
+    #: readers without JavaScript, a script's ``<name>.png``): 2 or 3 for print; set it on the view before the end
+    picture_scale: float = 1.0
 
     def __new__(cls, *args: Any, **kwargs: Any) -> LiveView:
         self = super().__new__(cls)
@@ -214,12 +219,28 @@ class LiveView(Callback, ABC):
             return
         with self.throttle.lock:
             try:
+                self._out.scale = pixel_scale(self.picture_scale)  # what the output draws its picture at
                 self._out.finish()
             except Exception as exc:  # noqa: BLE001 - the run is over; its history must still come back
                 warnings.warn(f"livetrain: storing the final plot in the notebook failed ({type(exc).__name__}: "
                               f"{exc}); the live plot shows it until the page is reloaded.", RuntimeWarning,
                               stacklevel=2)
             self._shown = False
+
+    def picture(self, scale: float = 1.0) -> bytes | None:
+        """A PNG of the view as it is now (what is recorded and not pushed yet included), ``scale`` device pixels per
+        CSS pixel (seed 003's ``savefig(dpi=300)`` is about 3), drawn as the notebook's final picture is (matplotlib,
+        else Chromium); ``None`` when neither is installed.
+
+        Example:
+            >>> from livetrain import LinePlotsCallback
+            >>> png = LinePlotsCallback(epochs=5).picture(scale=2)
+            >>> png is None or png.startswith(b"\\x89PNG")
+            True
+        """
+        with self.throttle.lock, curdocs_kept():
+            self.apply_pending()
+            return picture(self.graph, pixel_scale(scale))
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,

@@ -14,6 +14,7 @@ from ..core.checks import names
 from ..core.history import History
 from ..core.images import Colormap, colormap, grid_picture, scaling
 from ..core.throttle import run_again
+from ..frames.base import pixel_scale
 from .base import LatestValuesView, saved_keys
 
 _TITLES = {"recon": "Reconstructed", "reconstruction": "Reconstructed", "target": "Target", "input": "Input",
@@ -31,7 +32,9 @@ class ImagePlotsCallback(LatestValuesView):
     0..1 (uint8 0..255) unless ``value_range`` or ``normalize`` say otherwise; values outside the range are
     clipped, and the first time a key's are, a ``UserWarning`` says so. Each
     update replaces the picture in place: one binary buffer of the grid's RGBA bytes per figure,
-    whatever the history's length. The figure keeps the grid's aspect ratio within ``size`` pixels.
+    whatever the history's length. The figure keeps the grid's aspect ratio within ``size`` pixels, and the picture
+    sent has at most the pixels it shows: a larger grid's images are shrunk first by block averages (64 images of
+    256 x 256 go as one 306 x 306 picture, 375 KB, not a 2066 x 2066 one of 17 MB).
 
     Args:
         keys: the history keys holding images, one figure each per phase (a row per phase).
@@ -49,6 +52,8 @@ class ImagePlotsCallback(LatestValuesView):
         titles: figure titles per key (default: ``"Reconstructed"`` for ``recon``, ``"Target"`` for
             ``target``, ...), followed by the phase in brackets.
         size: the longer side of each picture, in pixels.
+        scale: device pixels per CSS pixel the picture is sent with (at most ``size * scale`` pixels a side): 2
+            for a sharp picture on a HiDPI screen or in frames drawn at ``scale=2``.
         interval: the minimum time between two pushes, in seconds.
 
     Example:
@@ -64,7 +69,8 @@ class ImagePlotsCallback(LatestValuesView):
     def __init__(self, keys: Sequence[str] = ("recon", "target"), phases: Sequence[str] = ("train", "test"), *,
                  cmap: Colormap = "gray", nrow: int = 8, padding: int = 2, max_images: int = 64,
                  normalize: bool = False, value_range: tuple[float, float] | None = None, scale_each: bool = False,
-                 titles: Mapping[str, str] | None = None, size: int = 350, interval: float = 0.1) -> None:
+                 titles: Mapping[str, str] | None = None, size: int = 350, scale: float = 1,
+                 interval: float = 0.1) -> None:
         self.keys = names("keys", keys)
         self.normalize, self.value_range, self.scale_each = scaling(normalize, value_range, scale_each)
         if nrow < 1 or padding < 0 or max_images < 1 or size < 1:
@@ -72,6 +78,7 @@ class ImagePlotsCallback(LatestValuesView):
                              f"padding={padding!r}, max_images={max_images!r}, size={size!r}")
         self.lut = colormap(cmap)
         self.nrow, self.padding, self.max_images, self.size = nrow, padding, max_images, size
+        self.scale = pixel_scale(scale)
         self.titles = {k: (titles or {}).get(k) or _TITLES.get(k) or k[:1].upper() + k[1:].replace("_", " ")
                        for k in self.keys}
         self._clipped: set[str] = set()  # the keys whose clipping was reported
@@ -104,7 +111,7 @@ class ImagePlotsCallback(LatestValuesView):
         try:
             return grid_picture(images, self.lut, self.nrow, self.padding, max_images=self.max_images,
                                 normalize=self.normalize, value_range=self.value_range, scale_each=self.scale_each,
-                                on_clip=clipped)
+                                on_clip=clipped, most=max(1, round(self.size * self.scale)))
         except ValueError as exc:
             raise ValueError(f"history[{phase!r}][{key!r}][-1]: {exc}") from None
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import time
 from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
+from bokeh.core.enums import MarkerType
 from bokeh.layouts import gridplot
 from bokeh.models import (
     CDSView,
@@ -31,7 +33,12 @@ from .base import LiveView, saved_keys, stream_columns, stream_rows
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
-_TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate"}
+_TITLES = {"loss": "Loss", "acc": "Accuracy", "accuracy": "Accuracy", "lr": "Learning rate",
+           "learning_rate": "Learning rate", "f1": "F1 score", "f1_score": "F1 score", "precision": "Precision",
+           "recall": "Recall", "top1": "Top-1 accuracy", "top5": "Top-5 accuracy", "err": "Error", "error": "Error"}
+#: Words a title keeps as written (lower-cased key -> title form).
+_ACRONYMS = {w.lower(): w for w in ("AUC", "ROC", "AP", "mAP", "IoU", "mIoU", "F1", "F2", "MSE", "MAE", "RMSE", "NLL",
+                                    "KL", "PSNR", "SSIM", "BLEU", "ROUGE", "WER", "CER", "LR", "R2", "ELBO", "GPU")}
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 #: The x axes a view offers, and their labels.
 AXES = {"step": "step", "epoch": "epoch", "wall": "wall time", "relative": "time since start (s)"}
@@ -60,14 +67,33 @@ def line_colors(phases: Sequence[str]) -> dict[str, str]:
     return {p: _PHASE_COLORS.get(p, Category10_10[i % 10]) for i, p in enumerate(phases)}
 
 
-def line_title(key: str) -> str:
-    """A metric's figure title: ``"Loss"``, ``"Accuracy"``, or the key itself.
+def line_title(key: str, titles: Mapping[str, str] | None = None) -> str:
+    """A metric's figure title: ``titles[key]`` when given, else the common name of a known key (``"acc"`` is
+    ``"Accuracy"``, ``"f1_score"`` is ``"F1 score"``, ``"lr"`` is ``"Learning rate"``), else the key in sentence
+    case with acronyms kept upper (``"val_auc"`` is ``"Val AUC"``); a per-class key ``"metric/class"`` reads
+    ``"Metric (class)"``.
 
     Example:
-        >>> line_title("acc"), line_title("f1")
-        ('Accuracy', 'f1')
+        >>> line_title("acc"), line_title("f1_score"), line_title("test_mAP"), line_title("precision/cat")
+        ('Accuracy', 'F1 score', 'Test mAP', 'Precision (cat)')
+        >>> line_title("f1", {"f1": "F1 (macro)"})
+        'F1 (macro)'
     """
-    return _TITLES.get(key, key)
+    if titles and key in titles:
+        return titles[key]
+    head, _, rest = key.partition("/")
+    title = _TITLES.get(head.lower()) or _sentence(head)
+    return f"{title} ({rest})" if rest else title
+
+
+def _sentence(name: str) -> str:
+    """``"top5_err"`` -> ``"Top-5 err"``, ``"val_auc"`` -> ``"Val AUC"``: words split at ``_``, ``-`` and spaces."""
+    words = [_ACRONYMS.get(w.lower()) or re.sub(r"^top(\d+)$", r"top-\1", w.lower())
+             for w in re.split(r"[_\s-]+", name) if w]
+    if not words:
+        return name
+    first = words[0]
+    return " ".join([first if first.lower() in _ACRONYMS else first[:1].upper() + first[1:], *words[1:]])
 
 
 class LinePlotsCallback(LiveView):
@@ -80,6 +106,10 @@ class LinePlotsCallback(LiveView):
     hide its series; hover shows exact values. A star on every figure marks the best epoch:
     the best ``monitor`` value of the last phase (e.g. the lowest test loss). NaN and
     infinities show as gaps.
+
+    The learning-rate schedule is a line like any metric: return the rate the batch used from the step
+    (``"lr": optimizer.param_groups[0]["lr"]``, or ``scheduler.get_last_lr()[0]``) and give ``train_loop``
+    ``reduce={"lr": "last"}``; ``keys=("loss", "lr")`` then draws it, titled "Learning rate".
 
     Args:
         epochs: fixes the x range to ``[0, epochs]``; otherwise it is taken from ``train_loop``
@@ -102,6 +132,12 @@ class LinePlotsCallback(LiveView):
               the global step as ``epoch`` (TensorBoard's ``global_step``, e.g. ``epoch * len(loader) + i``);
             - ``"wall"`` (time of day) or ``"relative"`` (seconds since the view's first point): when each call
               came. Epochs filled in from a history (a resumed run) have no time there and are not drawn.
+        ncols: figures per row. By default all of them in one row up to three figures (one row of four or more
+            350-pixel figures is wider than a notebook cell), else a near-square grid: ``ceil(sqrt(n))`` per row,
+            so four metrics (seed 003's accuracy, precision, recall, F1) make a 2x2 grid.
+        markers: ``True`` (circles) or a Bokeh marker name (``"square"``, ``"triangle"``, ...): a marker on every
+            epoch's point of each phase's line, hidden with its line from the legend.
+        titles: figure titles by key; other keys get :func:`line_title`'s.
         width, height: of each figure, in pixels.
         interval: the minimum time between two pushes, in seconds.
 
@@ -119,7 +155,8 @@ class LinePlotsCallback(LiveView):
     def __init__(self, epochs: int | None = None, keys: Sequence[str] = ("loss", "acc"),
                  phases: Sequence[str] = ("train", "test"), *, monitor: str | None = None, mode: str | None = None,
                  batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
-                 x: str = "epoch", width: int = 350, height: int = 300,
+                 x: str = "epoch", ncols: int | None = None, markers: bool | str = False,
+                 titles: Mapping[str, str] | None = None, width: int = 350, height: int = 300,
                  interval: float = 0.1) -> None:
         if epochs is not None:
             whole("epochs", epochs, minimum=1)
@@ -137,6 +174,16 @@ class LinePlotsCallback(LiveView):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
+        if ncols is None:  # one row up to three; a near-square grid past that (4: 2x2)
+            ncols = len(self.keys) if len(self.keys) <= 3 else math.ceil(math.sqrt(len(self.keys)))
+        self.ncols = whole("ncols", ncols, minimum=1)
+        if markers is True:
+            markers = "circle"
+        if not (markers is False or markers is None or isinstance(markers, str) and markers in MarkerType):
+            raise ValueError(f"markers must be True, False or a Bokeh marker name ({', '.join(MarkerType)}); "
+                             f"got {markers!r}")
+        self.markers = markers or None
+        self.titles = {k: line_title(k, titles) for k in self.keys}
         self._batch_phases = None if batch_phases is None else names("batch_phases", batch_phases)
         self._size = (width, height)
         super().__init__(interval)
@@ -161,7 +208,7 @@ class LinePlotsCallback(LiveView):
         self._placeholders: list = []
         self._placeholders_visible = True
         self.figures = [self._figure(k) for k in self.keys]
-        self.graph = gridplot(self.figures, ncols=len(self.figures), toolbar_location="above",
+        self.graph = gridplot(self.figures, ncols=self.ncols, toolbar_location="above",
                               toolbar_options={"logo": None})
         self._rows = dict.fromkeys(phases, 0)
         self._pending: dict[str, list[tuple[float, ...]]] = {p: [] for p in phases}  # rows (x, *values) to stream
@@ -176,7 +223,7 @@ class LinePlotsCallback(LiveView):
 
     def _figure(self, key: str):
         width, height = self._size
-        p = figure(title=line_title(key), width=width, height=height, x_range=self._x_range,
+        p = figure(title=self.titles[key], width=width, height=height, x_range=self._x_range,
                    y_range=DataRange1d(only_visible=True), x_axis_label=AXES[self.x], min_border_right=20,
                    x_axis_type="datetime" if self.x == "wall" else "linear", tools="pan,wheel_zoom,box_zoom,reset,save")
         # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
@@ -187,6 +234,9 @@ class LinePlotsCallback(LiveView):
         for phase, color in line_colors(self.phases).items():
             line = p.line(self.x, y, source=self.sources[phase], color=color, line_width=3, name=phase)
             renderers = [line]
+            if self.markers:
+                renderers.append(p.scatter(self.x, y, source=self.sources[phase], marker=self.markers, size=7,
+                                           color=color))
             if phase in self.batch_phases:
                 renderers.append(p.line("x", y, source=self.batch_sources[phase], color=color, line_width=1,
                                         alpha=0.3))

@@ -13,7 +13,7 @@ from bokeh.plotting import figure
 
 from ..core.checks import names
 from ..core.history import History
-from ..core.images import Colormap, colormap, scaling, to_batch, to_rgba_u32
+from ..core.images import Colormap, colormap, scaling, shrink, to_batch, to_rgba_u32
 from ..core.metrics import to_numpy
 from .base import LatestEpochView, Series, saved_keys
 
@@ -157,10 +157,7 @@ class PredictionSheetCallback(LatestEpochView):
         """The batch tiled ``cols`` per row, upright for ``image_rgba``, with room for a caption above each image
         and transparent gaps, and a cell's ``(h, w, caption, gap)`` in pixels of the picture; the images are shrunk
         first so that each has at most ``cell`` pixels a side."""
-        k = math.ceil(max(batch.shape[1:3]) / self.cell)
-        if k > 1:  # block averages
-            n, h, w, c = batch.shape
-            batch = batch[:, :h // k * k, :w // k * k].reshape(n, h // k, k, w // k, k, c).mean(axis=(2, 4))
+        batch = shrink(batch, math.ceil(max(batch.shape[1:3]) / self.cell))  # block averages
         n, h, w, c = batch.shape
         scale = self.cell / max(h, w)  # screen pixels per picture pixel
         pad, cap = max(1, round(4 / scale)), math.ceil(_CAPTION / scale)

@@ -9,6 +9,7 @@ from bokeh.model import Model
 from bokeh.models import DataRange1d, FactorRange
 from PIL import Image
 
+from ..base import pixel_scale
 from .bokehjs import auto_range
 from .layout import align, annotations_of, arrange, plots
 from .panel import Panel
@@ -20,8 +21,9 @@ class MatplotlibRenderer:
 
     Each :meth:`capture` reads the models as they are then (data, ranges, titles, sizes, visibility) and
     returns the picture. The matplotlib figure is built once and only updated, unless the layout's
-    structure (its plots, renderers, annotations or legend items) has changed. ``dpi=100`` draws one
-    pixel per CSS pixel of the Bokeh layout; ``dpi=200`` draws a twice as large (HiDPI) picture.
+    structure (its plots, renderers, annotations or legend items) has changed. ``scale=1`` draws one
+    pixel per CSS pixel of the Bokeh layout; ``scale=2`` a picture with twice the pixels each way (HiDPI; 300 dpi
+    print is about 3), the same layout. ``dpi`` is matplotlib's name for the same: ``dpi = 100 * scale``.
 
     Example:
         >>> from livetrain import LinePlotsCallback
@@ -32,6 +34,9 @@ class MatplotlibRenderer:
         >>> renderer.capture().size
         (700, 330)
         >>> renderer.close()
+        >>> with MatplotlibRenderer(cb.graph, scale=2) as sharp:
+        ...     sharp.capture().size
+        (1400, 660)
     """
 
     name = "matplotlib"
@@ -39,12 +44,12 @@ class MatplotlibRenderer:
               "for Bokeh's own pixels install chromium and playwright (no `playwright install` needed) and use "
               "renderer='browser'.")
 
-    def __init__(self, graph: Model, *, dpi: int = 100) -> None:
+    def __init__(self, graph: Model, *, scale: float = 1.0, dpi: float | None = None) -> None:
         if not isinstance(graph, Model):
             raise TypeError(f"MatplotlibRenderer draws a Bokeh layout (a view's .graph), got {type(graph).__name__}")
-        self.graph, self.dpi = graph, dpi
-        self.scale = dpi / 100
-        self.fig = mpl().Figure(dpi=dpi, facecolor="white")
+        self.scale = pixel_scale(scale if dpi is None else dpi / 100)
+        self.graph, self.dpi = graph, 100 * self.scale
+        self.fig = mpl().Figure(dpi=self.dpi, facecolor="white")
         self._canvas = mpl().FigureCanvasAgg(self.fig)
         self.px = mpl().Affine2D()  # CSS pixels from the layout's top-left corner to the figure's display pixels
         self._panels: list[Panel] = []
