@@ -30,11 +30,13 @@ from .views import (
     Board,
     ConfusionMatrixCallback,
     Dashboard,
+    EmbeddingCallback,
     HBarPlotsCallback,
     HistogramsCallback,
     ImagePlotsCallback,
     LinePlotsCallback,
     LiveView,
+    ModelSummaryCallback,
     PRCurvesCallback,
     PredictionSheetCallback,
     VBarPlotsCallback,
@@ -43,7 +45,7 @@ from .writer import SummaryWriter
 
 __version__ = "0.1.0"
 __all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ClassScoresCallback",
-           "ConfusionMatrixCallback", "Dashboard", "FrameExporter", "HBarPlotsCallback", "HistogramsCallback",
-           "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView", "PRCurvesCallback",
-           "PredictionSheetCallback", "SummaryWriter", "VBarPlotsCallback", "doctor", "set_transport", "summary",
-           "train_loop", "__version__"]
+           "ConfusionMatrixCallback", "Dashboard", "EmbeddingCallback", "FrameExporter", "HBarPlotsCallback",
+           "HistogramsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",
+           "ModelSummaryCallback", "PRCurvesCallback", "PredictionSheetCallback", "SummaryWriter", "VBarPlotsCallback",
+           "doctor", "set_transport", "summary", "train_loop", "__version__"]

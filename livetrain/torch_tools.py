@@ -5,6 +5,12 @@
     hist = HistogramCollector(model, writer, every=100)    # writer: a SummaryWriter (livetrain's or torch's)
     loss.backward(); hist.step()                           # each batch, after backward (grads are there)
     optimizer.step(); optimizer.zero_grad()
+
+:class:`ActivationCapture`: chosen layers' activations for a fixed sample, each epoch, for an image grid::
+
+    acts = ActivationCapture(model, ["conv1", "conv2"], x[:1])      # history keys "act/conv1", "act/conv2"
+    train_loop(step, loaders, 5, [acts, ImagePlotsCallback(acts.keys, cmap="inferno", normalize=True,
+                                                           scale_each=True)])
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.callback import Callback
 from .core.histograms import Histogram, to_summary
 from .core.history import History
 
@@ -159,3 +166,121 @@ def _binned(tensor: Any, bins: int) -> Any:
     stats = torch.stack([low, high, finite.sum().to(dtype), values.sum(), (values * values).sum()])
     return torch.cat([stats, counts])
 
+
+
+class ActivationCapture(Callback):
+    """A callback that, every ``every`` epochs, runs ``sample`` through ``model`` and puts each chosen layer's output
+    for the first sample into the history, as a batch of single-channel images an
+    :class:`~livetrain.ImagePlotsCallback` tiles into a grid with a colour map.
+
+    Forward hooks on the layers keep their outputs only during that run (training passes pay one flag test). The run
+    is in eval mode under ``torch.no_grad()``; the model's mode is restored after. Each layer's maps come to the host
+    in one transfer. ``history[phase]["act/<layer>"][epoch]`` (``keys``) is a ``(channels, 1, H, W)`` float32 array
+    (the first ``max_channels`` channels of a convolution's ``(C, H, W)`` output), a ``(1, 1, 1, N)`` strip for a
+    1-D output (a ``Linear`` layer's), or ``(1, 1, L, F)`` for a 2-D one. Give this callback before the view, so
+    that the view finds the maps when the epoch ends. The hooks are removed at ``on_train_end`` (or
+    ``on_exception``) and by :meth:`close`.
+
+    Args:
+        model: a ``torch.nn.Module``.
+        layers: names of submodules (as in ``model.named_modules()``, e.g. ``"features.0"``) or the modules.
+        sample: the model's input (a tensor on the model's device, a tuple of them, or a dict of keyword
+            arguments); its first item's maps are kept. Pass one image (``x[:1]``) to compute no more.
+        every: capture at epochs 0, ``every``, ``2 * every``, ...
+        max_channels: how many channels of each map to keep.
+        phase: the phase whose end captures (default: ``train_loop``'s first phase, else ``"train"``).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+        ...                           torch.nn.Linear(4 * 6 * 6, 3))
+        >>> acts = ActivationCapture(net, ["0", "3"], torch.ones(1, 1, 8, 8))
+        >>> h = History({"train": {"loss": [0.5]}}); acts.on_epoch_end(0, "train", h)
+        >>> acts.keys, h["train"]["act/0"][0].shape, h["train"]["act/3"][0].shape
+        (('act/0', 'act/3'), (4, 1, 6, 6), (1, 1, 1, 3))
+        >>> acts.close()
+    """
+
+    def __init__(self, model: Any, layers: Iterable[Any], sample: Any, *, every: int = 1, max_channels: int = 16,
+                 phase: str | None = None) -> None:
+        if not isinstance(every, int) or every < 1 or not isinstance(max_channels, int) or max_channels < 1:
+            raise ValueError(f"every and max_channels must be ints >= 1; got every={every!r}, "
+                             f"max_channels={max_channels!r}")
+        modules = dict(model.named_modules())
+        by_object = {id(m): n for n, m in modules.items()}
+        chosen: list[tuple[str, Any]] = []
+        for layer in layers if not isinstance(layers, str) else [layers]:
+            name = layer if isinstance(layer, str) else by_object.get(id(layer))
+            if name is None or name not in modules:
+                raise ValueError(f"layers: {layer!r} is not a submodule of the model; it has "
+                                 f"{[n for n in modules if n][:20]}")
+            chosen.append((name, modules[name]))
+        if not chosen:
+            raise ValueError("ActivationCapture needs at least one layer; got none")
+        self.model, self.sample, self.every, self.max_channels, self.phase = model, sample, every, max_channels, phase
+        self.keys = tuple(f"act/{name or type(model).__name__}" for name, _ in chosen)
+        self._maps: dict[str, np.ndarray] = {}
+        self._capturing = False
+        self._handles = [module.register_forward_hook(self._hook(key)) for key, (_, module) in zip(self.keys, chosen)]
+
+    def _hook(self, key: str) -> Any:
+        def hook(module: Any, args: Any, out: Any) -> None:
+            if self._capturing and key not in self._maps:
+                self._maps[key] = _maps(out, self.max_channels)
+        return hook
+
+    def capture(self) -> dict[str, np.ndarray]:
+        """Run the sample now; each layer's maps by key."""
+        import torch
+
+        if not self._handles:
+            raise RuntimeError("ActivationCapture is closed: its hooks were removed (on_train_end or close())")
+        args, kwargs = ((), dict(self.sample)) if isinstance(self.sample, Mapping) else \
+            (tuple(self.sample), {}) if isinstance(self.sample, (tuple, list)) else ((self.sample,), {})
+        training = self.model.training
+        self._maps, self._capturing = {}, True
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                self.model(*args, **kwargs)
+        finally:
+            self._capturing = False
+            self.model.train(training)
+        missing = [k for k in self.keys if k not in self._maps]
+        if missing:
+            raise RuntimeError(f"ActivationCapture: the model did not call {missing} on the sample")
+        maps, self._maps = self._maps, {}
+        return maps
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        if phase != (self.phase or (self.params.get("phases") or ["train"])[0]) or epoch % self.every:
+            return
+        maps = self.capture()
+        if isinstance(history, History):
+            history.append(phase, maps, epoch=epoch)
+        else:  # a plain dict history
+            for key, value in maps.items():
+                history[phase].setdefault(key, []).append(value)  # type: ignore[attr-defined]
+
+    def on_train_end(self, history: History) -> None:
+        self.close()
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the forward hooks."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+def _maps(out: Any, max_channels: int) -> np.ndarray:
+    """A layer's output for the first sample as a float32 batch of single-channel images, in one transfer: the first
+    ``max_channels`` channels of ``(C, H, W)`` (deeper maps stacked along H), ``(L, F)`` as one image, else a strip."""
+    first = (out[0] if isinstance(out, (tuple, list)) else out).detach()[0]
+    if first.ndim >= 3:
+        first = first[:max_channels].reshape(min(first.shape[0], max_channels), 1, -1, first.shape[-1])
+    else:
+        first = first.reshape(1, 1, *first.shape) if first.ndim == 2 else first.reshape(1, 1, 1, -1)
+    return first.float().cpu().numpy()

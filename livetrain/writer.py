@@ -42,6 +42,7 @@ import numpy as np
 from .core.callback import Callback, CallbackList
 from .core.history import History
 from .core.metrics import to_float, to_numpy
+from .core.modelsummary import summarize
 from .core.projector import Projector, embedding_files
 from .core.tbvalues import figure_pixels, image_hwc, scalar_of, step_of
 from .core.tfevents import EventFileWriter, histogram_buckets, pr_curve_data
@@ -393,9 +394,11 @@ class SummaryWriter:
         """Log an embedding for TensorBoard's projector: ``mat`` (``(N, D)``: a row per point; numpy, torch or JAX),
         optional ``metadata`` (a label per point; with ``metadata_header``, a list of columns per point) and optional
         ``label_img`` thumbnails (``(N, C, H, W)`` as torch, or ``(N, H, W, C)``). Recorded in the history (the board
-        shows a placeholder) and written as torch writes it: ``log_dir/<step, 5 digits>/<tag>/`` gets ``tensors.tsv``,
-        ``metadata.tsv`` and ``sprite.png`` (the thumbnails in a square grid), and ``log_dir/projector_config.pbtxt``
-        lists this writer's embeddings. The files are written in the calling thread, as torch does.
+        draws it: :class:`~livetrain.views.embedding.EmbeddingPanel`; ``writer.add_callback(EmbeddingCallback(tags=
+        (tag,), phases=()))`` draws it in a view of its own) and written as torch writes it: ``log_dir/<step, 5
+        digits>/<tag>/`` gets ``tensors.tsv``, ``metadata.tsv`` and ``sprite.png`` (the thumbnails in a square grid),
+        and ``log_dir/projector_config.pbtxt`` lists this writer's embeddings. The files are written in the calling
+        thread, as torch does.
 
         Example:
             >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_embedding(np.zeros((5, 3)), list("abcde"))
@@ -440,6 +443,13 @@ class SummaryWriter:
         parameters = getattr(model, "parameters", None)
         count = sum(int(p.numel()) for p in parameters()) if callable(parameters) else None
         value = {"model": type(model).__name__, "repr": repr(model), "parameters": count}
+        if input_to_model is not None and count is not None:
+            try:
+                value.update(summarize(model, input_to_model))
+            except Exception as exc:  # noqa: BLE001 - a model that cannot be summarised must not stop training
+                self._warn(("add_graph summary", type(model).__name__), f"SummaryWriter.add_graph could not "
+                           f"summarise {type(model).__name__} ({type(exc).__name__}: {exc}); the history records "
+                           f"its class, repr and parameter count")
         graph = None
         if self.write_to_disk:
             try:

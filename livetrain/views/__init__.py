@@ -11,9 +11,11 @@ from .base import LatestValuesView, LiveView
 from .board import Board
 from .confusion import ConfusionMatrixCallback
 from .dashboard import Dashboard
+from .embedding import EmbeddingCallback
 from .histograms import HistogramsCallback
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
+from .model import ModelSummaryCallback
 from .prcurves import PRCurvesCallback
 from .scalars import ScalarsView
 from .sheet import PredictionSheetCallback
@@ -30,8 +32,10 @@ VIEWS: dict[str, type[LiveView]] = {
     "confusion": ConfusionMatrixCallback,
     "sheet": PredictionSheetCallback,
     "histograms": HistogramsCallback,
+    "embedding": EmbeddingCallback,
+    "model": ModelSummaryCallback,
 }
 
-__all__ = ["VIEWS", "Board", "ConfusionMatrixCallback", "Dashboard", "HBarPlotsCallback", "HistogramsCallback",
-           "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback", "LiveView", "PRCurvesCallback",
-           "PredictionSheetCallback", "ScalarsView", "VBarPlotsCallback"]
+__all__ = ["VIEWS", "Board", "ConfusionMatrixCallback", "Dashboard", "EmbeddingCallback", "HBarPlotsCallback",
+           "HistogramsCallback", "ImagePlotsCallback", "LatestValuesView", "LinePlotsCallback", "LiveView",
+           "ModelSummaryCallback", "PRCurvesCallback", "PredictionSheetCallback", "ScalarsView", "VBarPlotsCallback"]

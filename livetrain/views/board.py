@@ -15,10 +15,11 @@ from bokeh.plotting import figure
 from bokeh.util.serialization import make_id
 
 from ..core.callback import Callback
-from ..core.checks import names
+from ..core.checks import names, whole
 from ..core.history import History
-from ..core.images import grid_picture
+from ..core.images import grid_picture, shrink
 from .base import LiveView
+from .embedding import EmbeddingPanel
 from .histograms import HistogramPanel
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
@@ -26,7 +27,7 @@ from .prcurves import PRCurvePanel
 from .scalars import ScalarPanel, is_scalar, scalar_controls
 
 #: What each kind of record is called on its placeholder panel.
-KINDS = {"embedding": "embedding", "graph": "model graph", "hparams": "hyperparameters"}
+KINDS = {"graph": "model graph", "hparams": "hyperparameters"}
 TEXT_SHOWN = 10_000  #: characters of a text panel's latest text that are shown
 _BLANK = np.zeros((1, 1), np.uint32)
 
@@ -103,7 +104,7 @@ class ImagePanel:
         if self._latest is None:
             return
         (step, value), self._latest = self._latest, None
-        picture = upright_rgba(shrunk(value, 2 * self.size))
+        picture = upright_rgba(shrunk(value, 2 * self.size), most=2 * self.size)
         h, w = picture.shape
         if (self.glyph.dw, self.glyph.dh) != (w, h):  # a new size: refit the figure, once
             scale = self.size / max(w, h)
@@ -144,12 +145,12 @@ class TextPanel:
 
 
 class PlaceholderPanel:
-    """What was recorded for a kind the board does not draw yet (embeddings, graphs, hyperparameters): how many,
+    """What was recorded for a kind the board does not draw yet (graphs, hyperparameters): how many,
     and the last step; the values are in the history.
 
     Example:
-        >>> panel = PlaceholderPanel("features", "embedding")
-        >>> panel.stage("features", 7, None, History()); panel.apply()
+        >>> panel = PlaceholderPanel("model", "graph")
+        >>> panel.stage("model", 7, None, History()); panel.apply()
         >>> "last at step 7" in panel.root.text
         True
     """
@@ -191,16 +192,13 @@ def shrunk(picture: Any, most: int) -> Any:
     if not (isinstance(picture, np.ndarray) and picture.ndim == 3 and picture.dtype == np.uint8):
         return picture
     k = math.ceil(max(picture.shape[:2]) / most)
-    if k <= 1:
-        return picture
-    h, w = picture.shape[0] // k * k, picture.shape[1] // k * k
-    blocks = picture[:h, :w].reshape(h // k, k, w // k, k, picture.shape[2])
-    return blocks.mean(axis=(1, 3), dtype=np.float32).round().astype(np.uint8)
+    return picture if k <= 1 else shrink(picture, k).round().astype(np.uint8)
 
 
-def upright_rgba(picture: Any) -> np.ndarray:
+def upright_rgba(picture: Any, most: int | None = None) -> np.ndarray:
     """A picture as the 2-D uint32 array Bokeh's ``image_rgba`` draws, rows flipped: an ``(H, W, 3|4)`` uint8
-    picture directly, anything else through :func:`~livetrain.core.images.grid_picture` (batches, floats in 0..1).
+    picture directly, anything else through :func:`~livetrain.core.images.grid_picture` (batches, floats in 0..1;
+    a grid at most ``most`` pixels a side).
 
     Example:
         >>> upright_rgba(np.full((2, 3, 3), 255, np.uint8)).shape
@@ -211,7 +209,7 @@ def upright_rgba(picture: Any) -> np.ndarray:
         rgba = np.full((h, w, 4), 255, np.uint8)
         rgba[..., :c] = picture[::-1]
         return rgba.view(np.uint32)[..., 0]
-    return grid_picture(picture)
+    return grid_picture(picture, most=most)
 
 
 class Board(LiveView):
@@ -221,8 +219,9 @@ class Board(LiveView):
     Scalars are :class:`~livetrain.views.scalars.ScalarPanel` plots (decimated to the plot's width, with smoothing
     and a log-scale toggle in the page); an ``add_scalars`` group is one plot with a line per key. Images show the
     latest picture, texts the latest text (as text, never HTML), histograms a step×value heatmap
-    (:class:`~livetrain.views.histograms.HistogramPanel`). Embeddings, graphs and hyperparameters show a placeholder
-    saying what was recorded: their views come later; the values are in the history. Updates are in place,
+    (:class:`~livetrain.views.histograms.HistogramPanel`), embeddings a 2-D PCA scatter coloured by label
+    (:class:`~livetrain.views.embedding.EmbeddingPanel`). Graphs and hyperparameters show a placeholder saying what
+    was recorded: their views come later; the values are in the history. Updates are in place,
     throttled, and cost the new data only.
 
     It learns values from ``on_log(step, logs, history)`` (a :class:`~livetrain.SummaryWriter` calls it), from
@@ -232,7 +231,7 @@ class Board(LiveView):
     Args:
         tags: show only these tags (default: every tag, as it arrives).
         x: the scalar plots' x axis: ``"step"``, ``"epoch"``, ``"wall"`` or ``"relative"``.
-        columns: panels per row within a section.
+        ncols: panels per row within a section (as ``ScalarsView``'s and ``Dashboard``'s ``ncols``).
         interval: the minimum time between two pushes, in seconds.
 
     Example:
@@ -244,9 +243,9 @@ class Board(LiveView):
         (['train', 'test'], ['train/loss', 'train/acc', 'test/acc'])
     """
 
-    def __init__(self, tags: Sequence[str] | None = None, *, x: str = "step", columns: int = 3,
+    def __init__(self, tags: Sequence[str] | None = None, *, x: str = "step", ncols: int = 3,
                  interval: float = 0.1) -> None:
-        self.x, self.columns = x, columns
+        self.x, self.ncols = x, whole("ncols", ncols, minimum=1)
         self.only = None if tags is None else set(names("tags", tags))
         self.history = History()  #: what :meth:`log` and ``on_epoch_end`` record
         self.groups: dict[str, list[str]] = {}  #: ``add_scalars`` panels: title -> their tags
@@ -338,6 +337,8 @@ class Board(LiveView):
             panel = PRCurvePanel(tag)
         elif kind == "histogram":
             panel = HistogramPanel(tag)
+        elif kind == "embedding":
+            panel = EmbeddingPanel(tag)
         else:
             panel = PlaceholderPanel(tag, kind)
         self.panels[key] = panel
@@ -359,7 +360,7 @@ class Board(LiveView):
             value = values[-1]
             if is_scalar(value):  # not a histogram's dict, nor class scores
                 numbers[f"{phase}/{key}"] = value
-            elif np.ndim(value) >= 2:
+            elif np.ndim(value) >= 3:  # a picture or a batch of them; 2-D values are rows (scores, features)
                 images[f"{phase}/{key}"] = value
         if numbers:
             self.history.log(numbers, epoch + 1, epoch=epoch + 1)
@@ -392,7 +393,7 @@ class Board(LiveView):
             section.js_on_change("children", self._controls)
             self.graph.children = [*self.graph.children, section]
         rows = section.children
-        if len(rows) == 1 or len(rows[-1].children) >= self.columns:
+        if len(rows) == 1 or len(rows[-1].children) >= self.ncols:
             line = row([panel.root])
             line.js_on_change("children", self._controls)
             section.children = [*rows, line]

@@ -244,3 +244,17 @@ def test_epoch_values_that_are_not_numbers_nor_images_are_left_to_their_views():
         board.on_epoch_end(0, "train", {"train": {"loss": [0.5], "fc.weight": [histogram]}})
     board.flush()
     assert list(board.panels) == ["train/loss"]
+
+
+def test_epoch_rows_of_scores_or_features_are_not_drawn_as_pictures_but_image_batches_are():
+    import warnings
+
+    board = Board()
+    rng = np.random.default_rng(0)
+    epoch = {"loss": [0.5], "y_score": [rng.random((50, 10))], "features": [rng.normal(size=(50, 84))],
+             "images": [rng.random((16, 1, 8, 8))]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rows of floats outside 0..1 would warn, as pictures, that they are clipped
+        board.on_epoch_end(0, "test", {"test": epoch})
+    board.flush()
+    assert sorted(board.panels) == ["test/images", "test/loss"]
