@@ -6,6 +6,9 @@
     loss.backward(); hist.step()                           # each batch, after backward (grads are there)
     optimizer.step(); optimizer.zero_grad()
 
+    hist = HistogramCollector(model, phase="train")        # or per epoch, as a callback: history keys hist.tags
+    train_loop(step, loaders, 5, [hist, HistogramsCallback(hist.tags)])
+
 :class:`ActivationCapture`: chosen layers' activations for a fixed sample, each epoch, for an image grid::
 
     acts = ActivationCapture(model, ["conv1", "conv2"], x[:1])      # history keys "act/conv1", "act/conv2"
@@ -27,10 +30,10 @@ from .core.history import History
 Target = Any  # a SummaryWriter, a History, a Callback (on_log) or a callable(step, {tag: summary})
 
 
-class HistogramCollector:
-    """Every ``every`` calls of :meth:`step`, the histograms of the chosen parameters (tag: the parameter's name,
-    e.g. ``fc1.weight``) and of their gradients (``fc1.weight.grad``), in ``bins`` equal bins over each tensor's
-    finite min..max.
+class HistogramCollector(Callback):
+    """Every ``every`` calls of :meth:`step`, or at each epoch's end as a callback, the histograms of the chosen
+    parameters (tag: the parameter's name, e.g. ``fc1.weight``) and of their gradients (``fc1.weight.grad``), in
+    ``bins`` equal bins over each tensor's finite min..max.
 
     The bins are computed on the parameters' device, without waiting for it; at a logged step all tensors' counts
     and statistics are stacked and copied to the host once (one transfer; the other steps cost a counter). Each
@@ -42,6 +45,14 @@ class HistogramCollector:
     - a callback or view (``on_log``, e.g. :class:`~livetrain.HistogramsCallback` made with ``tags=hist.tags``);
     - a callable: ``to(step, {tag: summary})``.
 
+    **Per epoch.** Given to ``train_loop`` (or any loop calling ``on_epoch_end``) before the views, it also logs
+    when ``phase`` ends, and puts each histogram into the run's history: ``history[phase][tag][epoch]``, which
+    :class:`~livetrain.HistogramsCallback` (``keys=hist.tags``) and :class:`~livetrain.FrameExporter` read. The
+    weights are those at the epoch's end, the gradients those left by its last batch (a loop that calls
+    ``zero_grad()`` after ``optimizer.step()`` leaves none: their histograms are left out, with one warning). The
+    step they are recorded at is ``train_loop``'s global step then (training batches done), else the calls of
+    :meth:`step` so far. :meth:`step` is not needed in this mode; called too, it logs per step as well.
+
     Args:
         model: a ``torch.nn.Module``.
         to: where the histograms go (above); ``None``: only ``history``.
@@ -49,6 +60,7 @@ class HistogramCollector:
         every: log at the first call of :meth:`step` and every ``every`` calls after.
         bins: the number of bins.
         weights, grads: whether to log the parameters, and their gradients (skipped while ``None``).
+        phase: the phase whose end logs, as a callback (default: ``train_loop``'s first phase, else ``"train"``).
 
     Example:
         >>> import torch
@@ -57,22 +69,35 @@ class HistogramCollector:
         (True, False, ['weight', 'bias', 'weight.grad', 'bias.grad'])
         >>> hist.history.records["weight"].entries[-1][2]["num"]
         6
+
+        Per epoch, into the run's history (``train_loop`` calls ``on_epoch_end`` after each phase):
+
+        >>> net = torch.nn.Linear(3, 2); net(torch.ones(1, 3)).sum().backward()
+        >>> hist, h = HistogramCollector(net, bins=4, phase="train"), History({"train": {"loss": [0.5]}})
+        >>> hist.on_epoch_end(0, "train", h); hist.on_epoch_end(0, "test", h)
+        >>> list(h["train"]), [h["train"]["weight.grad"][0][k] for k in ("num", "min", "max")]
+        (['loss', 'weight', 'bias', 'weight.grad', 'bias.grad'], [6, 1.0, 1.0])
     """
 
     def __init__(self, model: Any, to: Target = None, *, modules: Iterable[Any] | None = None, every: int = 100,
-                 bins: int = 64, weights: bool = True, grads: bool = True) -> None:
+                 bins: int = 64, weights: bool = True, grads: bool = True, phase: str | None = None) -> None:
         if not isinstance(every, int) or every < 1 or not isinstance(bins, int) or bins < 1:
             raise ValueError(f"every and bins must be ints >= 1; got every={every!r}, bins={bins!r}")
-        self.params = _parameters(model, modules)
+        if phase is not None and not isinstance(phase, str):
+            raise TypeError(f"phase must be a phase name (str) or None; got {type(phase).__name__} {phase!r}")
+        self.parameters = _parameters(model, modules)
         self.to, self.every, self.bins, self.weights, self.grads = to, every, bins, weights, grads
+        self.phase = phase
         self.history = to if isinstance(to, History) else History()
         self.calls = 0
+        self._heard: int | None = None  # the latest global step heard through on_log (train_loop's)
         self._warned: set[str] = set()
 
     @property
     def tags(self) -> list[str]:
         """The tags logged: each parameter's name, then each gradient's (``<name>.grad``)."""
-        return [n for n, _ in self.params] * self.weights + [f"{n}.grad" for n, _ in self.params] * self.grads
+        return [n for n, _ in self.parameters] * self.weights + \
+            [f"{n}.grad" for n, _ in self.parameters] * self.grads
 
     def step(self, step: int | None = None) -> bool:
         """Count one training step; log at the first and every ``every``-th (at global ``step``, default: the
@@ -84,14 +109,14 @@ class HistogramCollector:
             self.log(at)
         return due
 
-    def log(self, step: int) -> None:
-        """Log the histograms now, at global ``step``."""
+    def log(self, step: int) -> dict[str, Mapping[str, Any]]:
+        """Log the histograms now, at global ``step``; returns them by tag."""
         import torch
 
-        tensors = [(n, p.detach()) for n, p in self.params] * self.weights + \
-            [(f"{n}.grad", p.grad.detach()) for n, p in self.params if p.grad is not None] * self.grads
+        tensors = [(n, p.detach()) for n, p in self.parameters] * self.weights + \
+            [(f"{n}.grad", p.grad.detach()) for n, p in self.parameters if p.grad is not None] * self.grads
         if not tensors:
-            return
+            return {}
         with torch.no_grad():
             rows = torch.stack([_binned(t, self.bins).to(tensors[0][1].device) for _, t in tensors])
             table = rows.cpu().numpy().astype(np.float64)  # the one transfer
@@ -103,6 +128,26 @@ class HistogramCollector:
             hist = Histogram(np.asarray(counts), np.linspace(low, high, self.bins + 1))
             summaries[tag] = to_summary(hist, low=low, high=high, total=num, sum_=total, sum_squares=squares)
         self._deliver(step, summaries)
+        return summaries
+
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        self._heard = step
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        if phase != (self.phase or (self.params.get("phases") or ["train"])[0]):
+            return
+        missing = [f"{n}.grad" for n, p in self.parameters if p.grad is None] if self.grads else []
+        if missing:
+            self._warn("epoch grads", f"HistogramCollector: no gradient at the end of {phase!r} in epoch {epoch} "
+                                      f"for {missing[:5]}{' ...' if len(missing) > 5 else ''} (frozen, or cleared "
+                                      f"by zero_grad() after optimizer.step(): call it before backward() to keep "
+                                      f"the last batch's); their histograms are left out")
+        summaries = self.log(self.calls if self._heard is None else self._heard)
+        if isinstance(history, History):
+            history.append(phase, summaries, epoch=epoch)
+        else:  # a plain dict history
+            for tag, summary in summaries.items():
+                history[phase].setdefault(tag, []).append(summary)  # type: ignore[attr-defined]
 
     def _deliver(self, step: int, summaries: dict[str, Mapping[str, Any]]) -> None:
         to = self.to

@@ -146,7 +146,7 @@ class HistogramsCallback(LiveView):
         hists = {k: self._read(f"history[{phase!r}][{k!r}][-1]", series[k][-1]) for k in present}
         with self.throttle.lock:
             for key, hist in hists.items():
-                self.panels[phase, key].stage(key, epoch, hist)
+                self.panels[phase, key].stage(key, epoch + 1, hist)  # epochs count from 1, as on the line view
                 self._staged.add((phase, key))
         self._request()
 

@@ -37,8 +37,8 @@ def test_each_epoch_adds_one_column_of_the_values_bins():
     view = HistogramsCallback(keys=("fc.weight",), phases=("train",), bins=16)
     feed(view, 3)
     data = columns(view.panels["train", "fc.weight"])
-    assert sorted(set(data["x"].tolist())) == [0.0, 1.0, 2.0] and set(data["width"].tolist()) == {1.0}
-    last = data["x"] == 2
+    assert sorted(set(data["x"].tolist())) == [1.0, 2.0, 3.0] and set(data["width"].tolist()) == {1.0}
+    last = data["x"] == 3  # epochs count from 1
     values = weights(2)
     counts, edges = np.histogram(values, bins=16)
     keep = counts > 0
