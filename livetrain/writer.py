@@ -19,7 +19,8 @@ What differs from torch's writer, on purpose:
 - Scalars (Python, numpy, torch or JAX) are not read when logged: they are read, at most once per ``interval``, when
   the board or the event file needs them, so JAX's asynchronous dispatch goes on.
 - ``add_embedding`` and ``add_graph`` write what TensorBoard's projector and graph dashboard read, as torch does;
-  the board shows them as placeholders. A model that cannot be traced gets one warning and no graph.
+  the board draws the embedding's scatter and the model's layer table and diagram (a placeholder for a model that
+  could not be summarised). A model that cannot be traced gets one warning and no graph.
 """
 from __future__ import annotations
 
@@ -431,9 +432,11 @@ class SummaryWriter:
         """Log a torch model's graph for TensorBoard's graph dashboard: ``model`` (a ``torch.nn.Module``) is traced on
         ``input_to_model`` (a tensor, or a tuple of them) with ``torch.jit.trace`` (``strict=use_strict_trace``), in
         eval mode, and its ``GraphDef`` written as torch writes it (nodes scoped by module; ``verbose`` prints the
-        traced graph). The history records the model's class, ``repr`` and parameter count under ``graph`` (the board
-        shows a placeholder). A model that is not a ``torch.nn.Module``, no ``input_to_model``, or a failed trace
-        gets one warning saying why, and no graph is written.
+        traced graph). The history records the model's class, ``repr`` and parameter count under ``graph``, and with
+        ``input_to_model`` its layer table (:func:`~livetrain.core.modelsummary.summarize`), which the board draws as
+        a table and diagram (:class:`~livetrain.views.model.ModelPanel`; without one, a placeholder). A model that is
+        not a ``torch.nn.Module``, no ``input_to_model``, or a failed trace gets one warning saying why, and no graph
+        is written.
 
         Example:
             >>> w = SummaryWriter(write_to_disk=False, show=False); w.add_graph(object())

@@ -18,11 +18,13 @@ from ..core.callback import Callback
 from ..core.checks import names, whole
 from ..core.history import History
 from ..core.images import grid_picture, shrink
+from ..core.modelsummary import read_summary
 from .base import LiveView
 from .embedding import EmbeddingPanel
 from .histograms import HistogramPanel
 from .image import ImagePlotsCallback
 from .line import LinePlotsCallback
+from .model import ModelPanel
 from .prcurves import PRCurvePanel
 from .scalars import ScalarPanel, is_scalar, scalar_controls
 
@@ -145,8 +147,8 @@ class TextPanel:
 
 
 class PlaceholderPanel:
-    """What was recorded for a kind the board does not draw yet (graphs, hyperparameters): how many,
-    and the last step; the values are in the history.
+    """What was recorded for a kind the board does not draw yet (hyperparameters; graphs of models that could not be
+    summarised): how many, and the last step; the values are in the history.
 
     Example:
         >>> panel = PlaceholderPanel("model", "graph")
@@ -171,10 +173,12 @@ class PlaceholderPanel:
             return
         self._changed = False
         name = KINDS.get(self.kind, self.kind)
+        why = ("No layer table was recorded (<code>add_graph(model, input_to_model)</code> records one for a torch "
+               "module)" if self.kind == "graph" else
+               f"The {html.escape(name)} view comes in a later version of livetrain")
         self.root.text = (_header(self.tag, f"{name}: {self._count} recorded, last at step {self._step}")
-                          + f"<div style='color: #666'>The {html.escape(name)} view comes in a later version of "
-                            f"livetrain; the values are in <code>history.records[{html.escape(repr(self.tag))}]"
-                            f"</code>.</div>")
+                          + f"<div style='color: #666'>{why}; the values are in "
+                            f"<code>history.records[{html.escape(repr(self.tag))}]</code>.</div>")
 
 
 def _header(tag: str, note: str) -> str:
@@ -220,9 +224,10 @@ class Board(LiveView):
     and a log-scale toggle in the page); an ``add_scalars`` group is one plot with a line per key. Images show the
     latest picture, texts the latest text (as text, never HTML), histograms a step×value heatmap
     (:class:`~livetrain.views.histograms.HistogramPanel`), embeddings a 2-D PCA scatter coloured by label
-    (:class:`~livetrain.views.embedding.EmbeddingPanel`). Graphs and hyperparameters show a placeholder saying what
-    was recorded: their views come later; the values are in the history. Updates are in place,
-    throttled, and cost the new data only.
+    (:class:`~livetrain.views.embedding.EmbeddingPanel`), graphs the model's layer table and diagram
+    (:class:`~livetrain.views.model.ModelPanel`). Hyperparameters, and graphs without a layer table (a model that
+    could not be summarised, a history saved before livetrain summarised them), show a placeholder saying what was
+    recorded; the values are in the history. Updates are in place, throttled, and cost the new data only.
 
     It learns values from ``on_log(step, logs, history)`` (a :class:`~livetrain.SummaryWriter` calls it), from
     :meth:`log` (into its own :attr:`history`), or, in ``train_loop``, from ``on_epoch_end``: each phase's numbers as
@@ -320,11 +325,12 @@ class Board(LiveView):
                 if self.only is not None and tag not in self.only:
                     continue
                 key = self._panel_of.get(tag, tag)
-                panel = self.panels.get(key) or self._new_panel(key, tag, records)
+                panel = self.panels.get(key) or self._new_panel(key, tag, value, records)
                 panel.stage(tag, step, value, history)
                 self._staged.add(key)
 
-    def _new_panel(self, key: str, tag: str, records: Mapping[str, Any]) -> Panel:
+    def _new_panel(self, key: str, tag: str, value: Any, records: Mapping[str, Any]) -> Panel:
+        """The panel of ``tag``'s kind (``value``, its first value, tells a graph's summary from a placeholder's)."""
         kind = records[tag].kind if tag in records else "scalar"
         panel: Panel
         if kind == "scalar":
@@ -339,6 +345,8 @@ class Board(LiveView):
             panel = HistogramPanel(tag)
         elif kind == "embedding":
             panel = EmbeddingPanel(tag)
+        elif kind == "graph" and read_summary(value) is not None:
+            panel = ModelPanel()
         else:
             panel = PlaceholderPanel(tag, kind)
         self.panels[key] = panel

@@ -1,4 +1,5 @@
-"""``ModelSummaryCallback``: a model's layer table and diagram (seed 003's architecture figure, seed 004's graph).
+"""``ModelSummaryCallback``: a model's layer table and diagram (seed 003's architecture figure, seed 004's graph); and
+``ModelPanel``, that drawing, which the board shows for :meth:`livetrain.SummaryWriter.add_graph` records.
 
 Drawn with plain glyphs (text, rectangles, lines, triangles), which the browser and the matplotlib renderer both draw.
 """
@@ -23,46 +24,28 @@ _CHAR, _ROW, _BOX = 7.5, 20, 46  # pixels: a character of the table's font, a ta
 _FONT = "12px"
 
 
-class ModelSummaryCallback(LiveView):
-    """A model's layers as a table (name, type, output shape, parameters, trainable parameters, totals) beside a
-    diagram (one box per layer, top to bottom, with its output shape), as torchinfo and seed 003 draw them.
+class ModelPanel:
+    """A model summary drawn as a table (name, type, output shape, parameters, trainable parameters, totals in a
+    caption) beside a diagram (one box per layer, top to bottom, with its output shape). Layer names are glyph
+    text: never HTML, never math.
 
-    The summary (:func:`livetrain.core.modelsummary.summarize`) is made once, at ``on_train_begin``, from ``model``
-    (a ``torch.nn.Module`` or a ``flax.nnx.Module``) and ``sample`` (an input batch), and recorded in the history
-    (``history.records[key]``, kind ``"graph"``: saved with it). Without a model, it is read where it was stored:
-    ``history.records[key]`` (as ``SummaryWriter.add_graph`` records it), a ``key`` record logged during the run
-    (``on_log``), or an epoch value ``history[phase][key]``. After that only a caption changes at each epoch's
-    end: the epoch, and the trainable parameters (recounted from the model, when it is given: layers frozen or
-    unfrozen show).
-
-    Args:
-        model: the model, or ``None`` (the summary comes from the history).
-        sample: an input the model is called on (torch: in eval mode, under ``no_grad``; nnx: traced only).
-        key: where the summary is recorded and read.
-        phases: the phases whose epoch ends update the caption (``train_loop``'s when not given).
-        title: the table's title (default: the model's class name).
-        interval: the minimum time between two pushes, in seconds.
+    It follows the board's panel protocol (``root``, ``stage``, ``apply``): a :class:`~livetrain.Board` shows
+    ``add_graph`` records with it; :meth:`show` and :meth:`note` stage a summary and a caption directly (the caller
+    holds its lock), :meth:`apply` draws what was staged.
 
     Example:
-        >>> import torch
-        >>> cb = ModelSummaryCallback(torch.nn.Sequential(torch.nn.Linear(4, 3)), torch.zeros(1, 4), phases=("train",))
-        >>> cb.on_train_begin(History()); cb.flush()
-        >>> cb.cells.data["text"][:2], cb.boxes.data["shape"]
-        (['0', 'Linear'], ['1×3'])
+        >>> panel = ModelPanel()
+        >>> panel.stage("graph", 0, {"model": "Net", "rows": [{"name": "fc", "type": "Linear", "shape": [1, 2],
+        ...                                                     "params": 6, "trainable": 6}]}, History())
+        >>> panel.apply(); panel.cells.data["text"], panel.caption.data["text"]
+        (['fc', 'Linear', '1×2'], ['6 parameters, 6 trainable'])
     """
 
-    def __init__(self, model: Any = None, sample: Any = None, *, key: str = "graph",
-                 phases: Sequence[str] = ("train", "test"), title: str | None = None, interval: float = 0.1) -> None:
-        (self.key,) = names("key", (key,))
-        self.model, self.sample, self.title = model, sample, title
-        self.summary: Summary | None = None
+    def __init__(self, title: str | None = None) -> None:
+        self.title = title  #: the table's title (default: the model's class name)
+        self.summary: Summary | None = None  #: the summary shown, or staged to be
         self._pending: Summary | None = None
         self._caption: str | None = None
-        super().__init__(interval)
-        self.build_layout(names("phases", phases))
-
-    def build_layout(self, phases: tuple[str, ...]) -> None:
-        self.phases = phases
         self.cells = ColumnDataSource({"x": [], "y": [], "text": []}, name="livetrain:model:cells")
         self.numbers = ColumnDataSource({"x": [], "y": [], "text": []}, name="livetrain:model:numbers")
         self.caption = ColumnDataSource({"x": [4.0], "y": [-1.0], "text": ["no model summary yet"]},
@@ -70,7 +53,7 @@ class ModelSummaryCallback(LiveView):
         self.boxes = ColumnDataSource({"y": [], "label": [], "shape": [], "color": []}, name="livetrain:model:boxes")
         self.arrows = ColumnDataSource({"x": [], "y": []}, name="livetrain:model:arrows")
         self.heads = ColumnDataSource({"x": [], "y": []}, name="livetrain:model:heads")
-        table = figure(title=self.title or "Model summary", frame_width=420, frame_height=3 * _ROW,
+        table = figure(title=title or "Model summary", frame_width=420, frame_height=3 * _ROW,
                        x_range=Range1d(0, 420), y_range=Range1d(-2.5, 0.5), tools="pan,wheel_zoom,reset", min_border=4,
                        toolbar_location=None)
         style = {"text_font_size": _FONT, "text_baseline": "middle"}
@@ -96,61 +79,25 @@ class ModelSummaryCallback(LiveView):
             fig.axis.visible = False
             fig.grid.visible = False
         self.figures = [table, diagram]
-        self.graph = row(table, diagram)
-        if self.summary is not None:
-            self._pending = self.summary
+        self.root = row(table, diagram)
 
-    def set_summary(self, summary: Any) -> None:
-        """Show ``summary`` (a :func:`~livetrain.core.modelsummary.summarize` result, or a saved one)."""
-        read = read_summary(summary)
-        if read is None:
-            raise ValueError(f"a model summary is a mapping with a list of rows (see livetrain.core.modelsummary); "
-                             f"got {type(summary).__name__}")
-        if read == self.summary:
-            return
-        with self.throttle.lock:
-            self.summary = self._pending = read
-        self._request()
+    def show(self, summary: Summary) -> None:
+        """Stage ``summary`` (a :func:`~livetrain.core.modelsummary.read_summary` result) to be drawn."""
+        self.summary = self._pending = summary
 
-    def on_train_begin(self, history: History) -> None:
-        if self.summary is None:
-            if self.model is not None:
-                summary = summarize(self.model, self.sample)
-                if isinstance(history, History):
-                    history.record(self.key, "graph", summary)
-                self.set_summary(summary)
-            else:
-                found = _recorded(history, self.key)
-                if found is not None:
-                    self.set_summary(found)
-        super().on_train_begin(history)
+    def note(self, caption: str) -> None:
+        """Stage ``caption`` (it replaces the totals under the table)."""
+        self._caption = caption
 
-    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
-        series = self._series(phase, history)
-        if series is None:
-            return
-        values = series.get(self.key)
-        latest = read_summary(values[-1]) if values else None
-        if latest is not None:
-            self.set_summary(latest)
-        if self.summary is None:
-            return
-        with self.throttle.lock:
-            self._caption = f"after epoch {epoch + 1} ({phase}): {_totals(self.summary, self._trainable())}"
-        self._request()
+    def stage(self, tag: str, step: int, value: Any, history: History | None = None) -> None:
+        """Stage ``value`` if it is a summary other than the one shown (an ``add_graph`` record of a model that could
+        not be summarised leaves the last summary shown)."""
+        summary = read_summary(value)
+        if summary is not None and summary != self.summary:
+            self.show(summary)
 
-    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
-        if read_summary(logs.get(self.key)) is not None:
-            self.set_summary(logs[self.key])
-
-    def _trainable(self) -> int | None:
-        """The model's trainable parameters now (torch: read from the parameters' flags; no device sync)."""
-        parameters = getattr(self.model, "parameters", None)
-        if not callable(parameters):
-            return None
-        return sum(int(p.numel()) for p in parameters() if getattr(p, "requires_grad", False))
-
-    def apply_pending(self) -> None:
+    def apply(self) -> None:
+        """Draw the staged summary and caption, if any."""
         summary, self._pending = self._pending, None
         if summary is not None:
             self._draw(summary)
@@ -192,11 +139,113 @@ class ModelSummaryCallback(LiveView):
         diagram.update(frame_height=max(1, n) * _BOX)
         diagram.y_range.update(start=-(max(n, 1) + 0.5), end=-0.5, reset_start=-(max(n, 1) + 0.5), reset_end=-0.5)
 
+
+class ModelSummaryCallback(LiveView):
+    """A model's layers as a table (name, type, output shape, parameters, trainable parameters, totals) beside a
+    diagram (one box per layer, top to bottom, with its output shape), as torchinfo and seed 003 draw them: a
+    :class:`ModelPanel` (``cb.panel``, which holds the sources: ``cells``, ``numbers``, ``boxes``, ``caption``).
+
+    The summary (:func:`livetrain.core.modelsummary.summarize`) is made once, at ``on_train_begin``, from ``model``
+    (a ``torch.nn.Module`` or a ``flax.nnx.Module``) and ``sample`` (an input batch), and recorded in the history
+    (``history.records[key]``, kind ``"graph"``: saved with it). Without a model, it is read where it was stored:
+    ``history.records[key]`` (as ``SummaryWriter.add_graph`` records it), a ``key`` record logged during the run
+    (``on_log``), or an epoch value ``history[phase][key]``. After that only a caption changes at each epoch's
+    end: the epoch, and the trainable parameters (recounted from the model, when it is given: layers frozen or
+    unfrozen show).
+
+    Args:
+        model: the model, or ``None`` (the summary comes from the history).
+        sample: an input the model is called on (torch: in eval mode, under ``no_grad``; nnx: traced only).
+        key: where the summary is recorded and read.
+        phases: the phases whose epoch ends update the caption (``train_loop``'s when not given).
+        title: the table's title (default: the model's class name).
+        interval: the minimum time between two pushes, in seconds.
+
+    Example:
+        >>> import torch
+        >>> cb = ModelSummaryCallback(torch.nn.Sequential(torch.nn.Linear(4, 3)), torch.zeros(1, 4), phases=("train",))
+        >>> cb.on_train_begin(History()); cb.flush()
+        >>> cb.panel.cells.data["text"][:2], cb.panel.boxes.data["shape"]
+        (['0', 'Linear'], ['1×3'])
+    """
+
+    def __init__(self, model: Any = None, sample: Any = None, *, key: str = "graph",
+                 phases: Sequence[str] = ("train", "test"), title: str | None = None, interval: float = 0.1) -> None:
+        (self.key,) = names("key", (key,))
+        self.model, self.sample, self.title = model, sample, title
+        self.summary: Summary | None = None
+        super().__init__(interval)
+        self.build_layout(names("phases", phases))
+
+    def build_layout(self, phases: tuple[str, ...]) -> None:
+        self.phases = phases
+        self.panel = ModelPanel(self.title)  #: the drawing
+        self.figures = self.panel.figures
+        self.graph = self.panel.root
+        if self.summary is not None:
+            self.panel.show(self.summary)
+
+    def set_summary(self, summary: Any) -> None:
+        """Show ``summary`` (a :func:`~livetrain.core.modelsummary.summarize` result, or a saved one)."""
+        read = read_summary(summary)
+        if read is None:
+            raise ValueError(f"a model summary is a mapping with a list of rows (see livetrain.core.modelsummary); "
+                             f"got {type(summary).__name__}")
+        if read == self.summary:
+            return
+        with self.throttle.lock:
+            self.summary = read
+            self.panel.show(read)
+        self._request()
+
+    def on_train_begin(self, history: History) -> None:
+        if self.summary is None:
+            if self.model is not None:
+                summary = summarize(self.model, self.sample)
+                if isinstance(history, History):
+                    history.record(self.key, "graph", summary)
+                self.set_summary(summary)
+            else:
+                found = _recorded(history, self.key)
+                if found is not None:
+                    self.set_summary(found)
+        super().on_train_begin(history)
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Series) -> None:
+        series = self._series(phase, history)
+        if series is None:
+            return
+        values = series.get(self.key)
+        latest = read_summary(values[-1]) if values else None
+        if latest is not None:
+            self.set_summary(latest)
+        if self.summary is None:
+            return
+        with self.throttle.lock:
+            self.panel.note(f"after epoch {epoch + 1} ({phase}): {_totals(self.summary, self._trainable())}")
+        self._request()
+
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        if read_summary(logs.get(self.key)) is not None:
+            self.set_summary(logs[self.key])
+
+    def _trainable(self) -> int | None:
+        """The model's trainable parameters now (torch: read from the parameters' flags; no device sync)."""
+        parameters = getattr(self.model, "parameters", None)
+        if not callable(parameters):
+            return None
+        return sum(int(p.numel()) for p in parameters() if getattr(p, "requires_grad", False))
+
+    def apply_pending(self) -> None:
+        self.panel.apply()
+
     def replica(self) -> ModelSummaryCallback:
         copy = super().replica()
         assert isinstance(copy, ModelSummaryCallback)
-        if self.summary is not None:
-            copy.set_summary(self.summary)
+        if self.summary is not None:  # drawn at once, not requested: a replica is never displayed
+            copy.summary = self.summary
+            copy.panel.show(self.summary)
+            copy.panel.apply()
         return copy
 
     @classmethod

@@ -258,3 +258,79 @@ def test_epoch_rows_of_scores_or_features_are_not_drawn_as_pictures_but_image_ba
         board.on_epoch_end(0, "test", {"test": epoch})
     board.flush()
     assert sorted(board.panels) == ["test/images", "test/loss"]
+
+
+def layered_model(hostile: str = "act"):
+    """A small CNN whose layers have names, one of them ``hostile``."""
+    from collections import OrderedDict
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 4, 3)), (hostile, nn.ReLU()), ("flat", nn.Flatten()),
+                                      ("head", nn.Linear(4 * 6 * 6, 10))]))
+
+
+def test_add_graph_draws_the_models_layer_table_and_diagram_with_layer_names_as_text():
+    import torch
+
+    from livetrain.views.model import ModelPanel
+
+    board = Board()
+    w = SummaryWriter(write_to_disk=False, show=False, callbacks=[board])
+    w.add_graph(layered_model(HOSTILE), torch.zeros(2, 1, 8, 8))
+    board.flush()
+    panel = board.panels["graph"]
+    assert isinstance(panel, ModelPanel) and list(board.sections) == ["graph"]
+    assert panel.cells.data["text"] == ["conv", "Conv2d", "2×4×6×6", HOSTILE, "ReLU", "2×4×6×6",
+                                        "flat", "Flatten", "2×144", "head", "Linear", "2×10"]
+    assert panel.numbers.data["text"] == ["40", "40", "0", "0", "0", "0", "1,450", "1,450"]
+    assert panel.boxes.data["shape"] == ["2×4×6×6", "2×4×6×6", "2×144", "2×10"]
+    assert panel.caption.data["text"] == ["1,490 parameters, 1,490 trainable"]
+    assert panel.figures[0].title.text == "Sequential summary"
+    assert not any(HOSTILE in d.text or "<img" in d.text for d in board.graph.references() if isinstance(d, Div))
+    div, script = final_output(board.graph)
+    assert "<img src=x" not in div + script and HOSTILE not in script  # a glyph's text, escaped in the page's JSON
+
+
+def test_a_graph_without_a_layer_table_keeps_the_placeholder_and_a_shown_table_stays():
+    import torch
+
+    board = Board()
+    w = SummaryWriter(write_to_disk=False, show=False, callbacks=[board])
+    w.add_graph(layered_model())  # no input: no layer table
+    saved = History()  # a history saved before add_graph recorded the layer table
+    saved.record("old", "graph", {"model": "Net", "repr": "Net()", "parameters": 10}, 0)
+    board.on_log(0, {"old": saved.records["old"].entries[-1][2]}, saved)
+    board.flush()
+    assert [type(p) for p in board.panels.values()] == [PlaceholderPanel, PlaceholderPanel]
+    text = board.panels["graph"].root.text
+    assert "model graph: 1 recorded" in text and "No layer table" in text
+    shown = Board()
+    w = SummaryWriter(write_to_disk=False, show=False, callbacks=[shown])
+    w.add_graph(layered_model(), torch.zeros(1, 1, 8, 8))
+    w.add_graph(layered_model())  # a later graph without a table leaves the last table shown
+    shown.flush()
+    assert shown.panels["graph"].cells.data["text"][:3] == ["conv", "Conv2d", "1×4×6×6"]
+
+
+def test_frame_exporter_draws_the_board_with_the_model_panel():
+    import io
+
+    import torch
+    from PIL import Image
+
+    w = writer()
+    exporter = FrameExporter(w, renderer="matplotlib")
+    w.add_graph(layered_model(), torch.zeros(1, 1, 8, 8))
+    for step in range(3):
+        w.add_scalar("train/loss", 1 / (step + 1), step)
+    frames = exporter.frames()
+    assert frames
+    replica = exporter._replica.panels["graph"]
+    assert replica.cells.data["text"][:3] == ["conv", "Conv2d", "1×4×6×6"]
+    w.close()
+    pixels = np.asarray(Image.open(io.BytesIO(frames[-1])).convert("RGB"), dtype=int)
+    conv_box = np.array([31, 119, 180]) * 0.25 + 255 * 0.75  # the diagram's first box: Category10's first, 25 %
+    assert (np.abs(pixels - conv_box).max(axis=2) <= 3).sum() > 500

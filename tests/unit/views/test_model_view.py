@@ -1,4 +1,6 @@
 """ModelSummaryCallback: the table and diagram carry every layer, user strings verbatim, a saved run draws again."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -50,11 +52,11 @@ def test_the_table_and_the_diagram_carry_every_layer_and_user_strings_verbatim()
     model = net()
     view = started(ModelSummaryCallback(model, torch.zeros(1, 1, 8, 8)), History())
     names = ["layers.conv", "layers.<b>odd</b> & $x$", "layers.head"]
-    assert view.cells.data["text"] == [names[0], "Conv2d", "1×4×6×6", names[1], "ReLU", "1×4×6×6",
+    assert view.panel.cells.data["text"] == [names[0], "Conv2d", "1×4×6×6", names[1], "ReLU", "1×4×6×6",
                                        names[2], "Linear", "1×10"]
-    assert view.numbers.data["text"] == ["40", "40", "0", "0", "1,450", "1,450"]
-    assert view.boxes.data["label"] == [f"{names[0]}: Conv2d", f"{names[1]}: ReLU", f"{names[2]}: Linear"]
-    assert view.caption.data["text"] == ["1,490 parameters, 1,490 trainable"]
+    assert view.panel.numbers.data["text"] == ["40", "40", "0", "0", "1,450", "1,450"]
+    assert view.panel.boxes.data["label"] == [f"{names[0]}: Conv2d", f"{names[1]}: ReLU", f"{names[2]}: Linear"]
+    assert view.panel.caption.data["text"] == ["1,490 parameters, 1,490 trainable"]
     assert not [m for m in collect_models(view.graph) if isinstance(m, Div) or getattr(m, "tooltips", None)]
     drawer, _ = open_renderer(view.replica().graph, "matplotlib")
     try:
@@ -86,10 +88,10 @@ def test_a_saved_run_draws_the_same_table_and_the_caption_follows_the_trainable_
     model.layers["conv"].requires_grad_(False)  # frozen after the first epoch: the caption shows it
     view.on_epoch_end(0, "train", history)
     view.flush()
-    assert view.caption.data["text"] == ["after epoch 1 (train): 1,490 parameters, 1,450 trainable"]
+    assert view.panel.caption.data["text"] == ["after epoch 1 (train): 1,490 parameters, 1,450 trainable"]
     again = ModelSummaryCallback.from_history(History.load(history.save(tmp_path / "h.json")))
     again.flush()
-    assert again.cells.data["text"] == view.cells.data["text"] and again.phases == ("train",)
+    assert again.panel.cells.data["text"] == view.panel.cells.data["text"] and again.phases == ("train",)
     with pytest.raises(ValueError, match="no model summary under 'graph'"):
         ModelSummaryCallback.from_history(History({"train": {"loss": [1.0]}}))
 
@@ -101,6 +103,29 @@ def test_a_summary_logged_during_the_run_is_shown():
     history.record("graph", "graph", summary)
     view.on_log(0, {"graph": summary}, history)
     view.flush()
-    assert view.cells.data["text"][:3] == ["conv1", "Conv2d", "1×6×24×24"] and len(view.boxes.data["y"]) == 6
+    assert view.panel.cells.data["text"][:3] == ["conv1", "Conv2d", "1×6×24×24"]
+    assert len(view.panel.boxes.data["y"]) == 6
     with pytest.raises(ValueError, match="list of rows"):
         view.set_summary({"model": "Net"})
+
+
+def test_a_dashboard_holding_the_view_makes_frames_and_its_replica_is_never_displayed(tmp_path):
+    import torch
+
+    from livetrain import Dashboard, FrameExporter, LinePlotsCallback, train_loop
+
+    livetrain.set_transport("none")
+    try:
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+        view = ModelSummaryCallback(model, torch.zeros(1, 4))
+        board = Dashboard([view, LinePlotsCallback(keys=["loss"], phases=["train"])])
+        exporter = FrameExporter(board, renderer="matplotlib", gif=tmp_path / "run.gif")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a switched-off exporter would warn
+            train_loop(lambda batch, phase: {"loss": 1.0}, {"train": [0]}, epochs=2, progress=False,
+                       callbacks=[board, exporter])
+        assert len(exporter.frames()) == 2 and (tmp_path / "run.gif").stat().st_size > 0
+        copy = view.replica()
+        assert not copy.displayed and copy.panel.boxes.data["label"] == ["0: Linear", "1: ReLU", "2: Linear"]
+    finally:
+        livetrain.set_transport(None)
