@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource
 from ..core.callback import Callback
 from ..core.checks import names
 from ..core.history import History
-from ..core.throttle import Throttle
+from ..core.throttle import Throttle, run_again
 from ..display import open_output
 from ..display.base import Output
 from ..display.env import after_cell
@@ -259,14 +259,46 @@ class LiveView(Callback, ABC):
 
 class LatestEpochView(LiveView):
     """A view redrawn from each phase's latest epoch values of ``keys`` (bars, images, PR curves, a confusion matrix,
-    a prediction sheet). Subclasses implement :meth:`_record`: read those values, outside the lock, then record what
-    :meth:`~LiveView.apply_pending` sets on the models. A resumed run shows its last values at once."""
+    a prediction sheet). Subclasses implement :meth:`_record`: read those values, outside the lock, then record in
+    ``self._latest[phase]`` what :meth:`_draw` sets on the models. A resumed run shows its last values at once."""
 
     keys: tuple[str, ...]
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(interval)
+        self._latest: dict[Any, Any] = {}  # what the next push draws, by phase (by (phase, key) in LatestValuesView)
 
     @abstractmethod
     def _record(self, phase: str, history: Series) -> bool:
         """Read ``phase``'s latest values, then record them under the lock; whether there were any to draw."""
+
+    def _latest_values(self, phase: str, history: Series) -> list[Any] | None:
+        """The latest value of each of ``keys`` in ``history[phase]``; ``None`` when the view does not show ``phase``
+        or a key has no value (or ``None``: a value that left memory)."""
+        series = self._series(phase, history)
+        if series is None:
+            return None
+        latest = [series[k][-1] if len(series.get(k, ())) else None for k in self.keys]
+        return None if any(v is None for v in latest) else latest
+
+    def _draw(self, phase: str, latest: Any) -> None:
+        """Set ``latest``, what :meth:`_record` recorded for ``phase``, on the Bokeh models; a draw cut short by an
+        interrupt is done again, whole."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _draw or apply_pending")
+
+    def apply_pending(self) -> None:
+        """Draw each phase recorded since the last push. An interrupt (Ctrl-C) leaves the phase it cut short and
+        those after it to the next push; an error drops them."""
+        latest, self._latest = self._latest, {}
+        try:
+            for phase, value in list(latest.items()):
+                self._draw(phase, value)
+                del latest[phase]
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # an interrupt: newer values recorded meanwhile win
+                self._latest = {**latest, **self._latest}
+                run_again(0)
+            raise
 
     def on_train_begin(self, history: History) -> None:
         for phase in self.phases:
@@ -288,10 +320,6 @@ class LatestValuesView(LatestEpochView):
 
     keys: tuple[str, ...]
     noun: ClassVar[str] = "values"  #: what the keys hold, for error messages ("images")
-
-    def __init__(self, interval: float = 0.1) -> None:
-        super().__init__(interval)
-        self._latest: dict[tuple[str, str], Any] = {}
 
     @abstractmethod
     def convert(self, phase: str, key: str, value: Any) -> Any:

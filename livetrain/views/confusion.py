@@ -17,7 +17,6 @@ from ..core.classmetrics import class_names, confusion_matrix
 from ..core.history import History
 from ..core.images import Colormap, colormap
 from ..core.metrics import to_numpy
-from ..core.throttle import run_again
 from .base import LatestEpochView, Series, saved_keys
 from .prcurves import PRCurvesCallback
 
@@ -85,7 +84,6 @@ class ConfusionMatrixCallback(LatestEpochView):
         dark = lut[:, :3].astype(np.float64) @ [0.299, 0.587, 0.114] < 140
         self._inks = np.where(dark, np.uint32(0xFFFFFFFF), np.uint32(0x222222FF))
         self.text = "label" if normalize else "count"  #: the column written in the cells
-        self._latest: dict[str, tuple[dict[str, np.ndarray], float]] = {}
         super().__init__(interval)
         self.build_layout(names("phases", phases))
 
@@ -131,11 +129,8 @@ class ConfusionMatrixCallback(LatestEpochView):
 
     def _record(self, phase: str, history: Series) -> bool:
         """Count the phase's latest predictions (outside the lock), then record the cells; whether there were any."""
-        series = self._series(phase, history)
-        if series is None:
-            return False
-        latest = [series[k][-1] if len(series.get(k, ())) else None for k in self.keys]
-        if any(v is None for v in latest):
+        latest = self._latest_values(phase, history)
+        if latest is None:
             return False
         k, where = len(self.classes), f"history[{phase!r}][{'] and ['.join(map(repr, self.keys))}][-1]"
         try:
@@ -151,19 +146,11 @@ class ConfusionMatrixCallback(LatestEpochView):
             self._latest[phase] = (columns, accuracy)
         return True
 
-    def apply_pending(self) -> None:
-        latest, self._latest = self._latest, {}
-        try:
-            for phase, (columns, accuracy) in list(latest.items()):
-                self.sources[phase].data.update(columns)
-                self.figures[self.phases.index(phase)].title.text = \
-                    f"{self.title.format(phase=phase)} · accuracy {accuracy:.3f}"
-                del latest[phase]
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push draws them
-                self._latest = {**latest, **self._latest}
-                run_again(0)
-            raise
+    def _draw(self, phase: str, latest: tuple[dict[str, np.ndarray], float]) -> None:
+        columns, accuracy = latest
+        self.sources[phase].data.update(columns)
+        title = self.figures[self.phases.index(phase)].title
+        title.text = f"{self.title.format(phase=phase)} · accuracy {accuracy:.3f}"
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,

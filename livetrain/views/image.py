@@ -13,7 +13,6 @@ from bokeh.plotting import figure
 from ..core.checks import names
 from ..core.history import History
 from ..core.images import Colormap, colormap, grid_picture, scaling
-from ..core.throttle import run_again
 from ..frames.base import pixel_scale
 from .base import LatestValuesView, saved_keys
 
@@ -115,20 +114,8 @@ class ImagePlotsCallback(LatestValuesView):
         except ValueError as exc:
             raise ValueError(f"history[{phase!r}][{key!r}][-1]: {exc}") from None
 
-    def apply_pending(self) -> None:
-        pending = self.take_latest()
-        try:
-            for (phase, key), picture in list(pending.items()):
-                self._draw(phase, key, picture)
-                del pending[phase, key]
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push sends them again
-                self._latest = {**pending, **self._latest}
-                run_again(0)
-            raise
-
-    def _draw(self, phase: str, key: str, picture: np.ndarray) -> None:
-        fig = self.figures[phase, key]
+    def _draw(self, where: tuple[str, str], picture: np.ndarray) -> None:
+        fig = self.figures[where]
         renderer = fig.renderers[0]
         h, w = picture.shape
         if (renderer.glyph.dw, renderer.glyph.dh) != (w, h):  # a new grid size: refit the figure, once

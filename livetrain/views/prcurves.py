@@ -15,11 +15,11 @@ from bokeh.plotting import figure
 from ..core.checks import names, whole
 from ..core.classmetrics import class_names, class_pr_curves, step_points
 from ..core.history import History
-from ..core.throttle import run_again
 from .base import LatestEpochView, Series, saved_keys
 
 _EMPTY = np.zeros(0, np.float32)
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+_Curves = tuple[list[tuple[np.ndarray, np.ndarray]], list[float]]  # each class's (recall, precision) points, its AP
 
 
 def _plot(title: str, size: int) -> figure:
@@ -77,7 +77,6 @@ class PRCurvesCallback(LatestEpochView):
             raise ValueError(f"title must be a str.format template whose only field is {{phase}}; got {title!r} "
                              f"({type(exc).__name__}: {exc})") from None
         self.title = title
-        self._latest: dict[str, tuple[list[tuple[np.ndarray, np.ndarray]], list[float]]] = {}
         super().__init__(interval)
         self.build_layout(names("phases", phases))
 
@@ -105,11 +104,8 @@ class PRCurvesCallback(LatestEpochView):
     def _record(self, phase: str, history: Series) -> bool:
         """Compute the phase's curves from its latest values (outside the lock), then record them; whether there
         were any."""
-        series = self._series(phase, history)
-        if series is None:
-            return False
-        latest = [series[k][-1] if len(series.get(k, ())) else None for k in self.keys]
-        if any(v is None for v in latest):
+        latest = self._latest_values(phase, history)
+        if latest is None:
             return False
         labels, scores = latest
         try:
@@ -124,22 +120,13 @@ class PRCurvesCallback(LatestEpochView):
             self._latest[phase] = drawn
         return True
 
-    def apply_pending(self) -> None:
-        latest, self._latest = self._latest, {}
-        try:
-            for phase, (points, aps) in list(latest.items()):
-                for source, (x, y) in zip(self.sources[phase], points):
-                    source.data.update(recall=x, precision=y)
-                for item, name, ap in zip(self.legends[phase].items, self.classes, aps):
-                    item.label = value(f"{name} (AP {ap:.3f})")
-                self.figures[self.phases.index(phase)].title.text = \
-                    f"{self.title.format(phase=phase)} · mAP {np.mean(aps):.3f}"
-                del latest[phase]
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt (Ctrl-C): the next push draws them
-                self._latest = {**latest, **self._latest}
-                run_again(0)
-            raise
+    def _draw(self, phase: str, latest: _Curves) -> None:
+        points, aps = latest
+        for source, (x, y) in zip(self.sources[phase], points):
+            source.data.update(recall=x, precision=y)
+        for item, name, ap in zip(self.legends[phase].items, self.classes, aps):
+            item.label = value(f"{name} (AP {ap:.3f})")
+        self.figures[self.phases.index(phase)].title.text = f"{self.title.format(phase=phase)} · mAP {np.mean(aps):.3f}"
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,

@@ -75,7 +75,6 @@ class PredictionSheetCallback(LatestEpochView):
         self.normalize, self.value_range, _ = scaling(normalize, value_range)
         self.rows, self.cols, self.cell, self.sort, self.lut = rows, cols, cell, sort, colormap(cmap)
         self.class_names = None if class_names is None else [str(n) for n in class_names]
-        self._latest: dict[str, _Sheet] = {}
         super().__init__(interval)
         self.build_layout(names("phases", phases))
 
@@ -170,13 +169,8 @@ class PredictionSheetCallback(LatestEpochView):
             self.rows * tall, self.cols * wide)
         return picture[::-1].copy(), (h, w, cap, pad)
 
-    def apply_pending(self) -> None:
-        latest, self._latest = self._latest, {}
-        for phase, sheet in latest.items():
-            self._draw(phase, *sheet)
-
-    def _draw(self, phase: str, picture: np.ndarray, cell: tuple[int, int, int, int], texts: list[str],
-              colors: list[str]) -> None:
+    def _draw(self, phase: str, sheet: _Sheet) -> None:
+        picture, cell, texts, colors = sheet
         fig, source = self.figures[phase], self.captions[phase]
         glyph = fig.renderers[0].glyph
         ph, pw = picture.shape
@@ -186,10 +180,10 @@ class PredictionSheetCallback(LatestEpochView):
             fig.update(frame_width=round(pw * scale), frame_height=round(ph * scale))
             fig.x_range.update(start=0, end=pw, reset_start=0, reset_end=pw)
             fig.y_range.update(start=0, end=ph, reset_start=0, reset_end=ph)
-            glyph.update(dw=pw, dh=ph)
             cells = np.arange(self.rows * self.cols)
             source.data.update(x=(cells % self.cols) * (w + pad) + pad + w / 2,
                                y=ph - (cells // self.cols) * (h + cap + pad) - cap / 2)
+            glyph.update(dw=pw, dh=ph)  # last: a refit cut short by an interrupt is done again
         n, blank = len(texts), self.rows * self.cols - len(texts)
         self.pictures[phase].patch({"image": [(0, picture)]})
         source.patch({"text": [(slice(0, n + blank), texts + [""] * blank)],

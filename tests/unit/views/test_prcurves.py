@@ -1,8 +1,13 @@
-"""PRCurvesCallback and the board's PRCurvePanel: scikit-learn's curves and APs, in place, binary, drawn by mpl."""
+"""PRCurvesCallback and the board's PRCurvePanel: scikit-learn's curves and APs, in place, binary, drawn by mpl;
+the epoch views' pushes cut short by Ctrl-C."""
+import json
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 import torch
 from bokeh.document import Document
+from bokeh.model import Model
 from sklearn import metrics
 
 import livetrain
@@ -10,7 +15,9 @@ from livetrain import History, SummaryWriter
 from livetrain.core.classmetrics import class_pr_curves, step_points
 from livetrain.frames import open_renderer
 from livetrain.frames.png import to_image
+from livetrain.views.confusion import ConfusionMatrixCallback
 from livetrain.views.prcurves import PRCurvePanel, PRCurvesCallback
+from livetrain.views.sheet import PredictionSheetCallback
 from livetrain.wire import patch_message
 
 
@@ -100,6 +107,62 @@ def test_from_history_takes_the_classes_from_the_scores_and_a_resumed_run_shows_
     cb.on_train_begin(saved)
     cb.flush()
     assert all(s.data["recall"].size for s in cb.sources["val"])
+
+
+def shown(view):
+    """Every value the view's models hold (references to other models left out), sorted: what a reader sees."""
+    def plain(value):
+        if isinstance(value, Model):
+            raise TypeError("a reference")
+        return value.tolist() if isinstance(value, np.ndarray) else repr(value)
+
+    values = []
+    for model in view.graph.references():
+        for name, value in model.properties_with_values(include_defaults=False).items():
+            try:
+                values.append(f"{type(model).__name__}.{name} = {json.dumps(value, default=plain, sort_keys=True)}")
+            except TypeError:
+                pass
+    return sorted(values)
+
+
+@pytest.mark.parametrize("view", [PRCurvesCallback, ConfusionMatrixCallback, PredictionSheetCallback])
+def test_a_push_cut_short_by_ctrl_c_at_any_change_leaves_what_it_did_not_draw_to_the_next(view):
+    rng, full = np.random.default_rng(0), History()
+    for seed, phase in enumerate(("train", "test")):  # three classes, images for the sheet
+        pairs = [predictions(seed + 2 * epoch, n=40, k=3) for epoch in range(2)]
+        full[phase] = {"y_true": [p[0] for p in pairs], "y_score": [p[1] for p in pairs],
+                       "images": [rng.random((40, 4, 4)) for _ in pairs]}
+    first = History({p: {k: v[:1] for k, v in series.items()} for p, series in full.items()})
+
+    def run(cut):
+        """Both phases drawn by one push, Ctrl-C coming after its ``cut``-th change (none if 0), then one more."""
+        cb = view.from_history(full, interval=60)
+        doc = Document()
+        doc.add_root(cb.graph)
+        cb.on_epoch_end(0, "train", first)  # shown and pushed at once: the next push waits for the interval
+        cb.on_epoch_end(1, "train", full)
+        cb.on_epoch_end(1, "test", full)  # its figure's first picture: the sheet refits it
+        changes = []
+
+        def frontend(event):
+            changes.append(event)
+            if len(changes) == cut:
+                raise KeyboardInterrupt
+
+        doc.on_change(frontend)
+        try:
+            with pytest.raises(KeyboardInterrupt) if cut else nullcontext():
+                cb.flush()
+            cb.flush()  # the next push (or the throttle's own, which may have come first)
+        finally:
+            cb.throttle.close()
+        return shown(cb), len(changes)
+
+    whole, count = run(0)
+    assert count >= 4
+    for cut in range(1, count + 1):
+        assert run(cut)[0] == whole, f"Ctrl-C after change {cut} of {count}"
 
 
 def test_the_matplotlib_renderer_draws_the_curves_and_honours_click_to_hide():
