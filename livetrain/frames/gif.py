@@ -17,6 +17,8 @@ from ..core.files import atomic_path
 from .base import Frame
 from .png import to_image
 
+_SCANNED = 20_000  #: the most frequent colours a palette is chosen from
+
 
 def save_gif(frames: Sequence[Frame], path: str | os.PathLike, *, duration_ms: int = 200, last_ms: int = 1500,
              colors: int = 64, loop: int = 0) -> Path:
@@ -97,12 +99,30 @@ def _palette(samples: list[Image.Image], colors: int) -> Image.Image:
         montage.paste(image, (0, k * height))
     montage = montage.resize((width // 2, height * len(samples) // 2), Image.Resampling.NEAREST)  # 4x fewer pixels,
     counted = montage.getcolors(montage.width * montage.height)                               # no new colours
-    frequent = [c for _, c in sorted(counted, reverse=True)[:colors // 2]]
+    frequent = _distinct([c for _, c in sorted(counted, reverse=True)[:_SCANNED]], colors // 2)
     cut = montage.quantize(colors - len(frequent), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     entries = [v for color in frequent for v in color] + cut.getpalette()[:3 * (colors - len(frequent))]
     palette = Image.new("P", (1, 1))
     palette.putpalette(entries)
     return palette
+
+
+def _distinct(by_count: list[tuple[int, int, int]], most: int, apart: float = 24.0) -> list[tuple[int, int, int]]:
+    """Up to ``most`` of the colours ``by_count`` (most frequent first), each kept only if it is at least ``apart``
+    from those kept before (RGB distance): the anti-aliased shades of a frequent colour do not crowd out a rarer
+    hue (one class's points on a scatter), which then keeps its colour exactly.
+
+    Example:
+        >>> _distinct([(255, 255, 255), (250, 250, 250), (31, 119, 180), (44, 160, 44)], 3)
+        [(255, 255, 255), (31, 119, 180), (44, 160, 44)]
+    """
+    kept = np.empty((0, 3))
+    for color in by_count:
+        if len(kept) == most:
+            break
+        if not len(kept) or np.min(np.sum((kept - color) ** 2, axis=1)) >= apart ** 2:
+            kept = np.vstack([kept, color])
+    return [tuple(int(v) for v in c) for c in kept]
 
 
 def _exact_index(palette: Image.Image) -> np.ndarray:
