@@ -117,7 +117,8 @@ class LinePlotsCallback(LiveView):
         keys: the metrics to plot, one figure each.
         phases: the phases to plot, one line each. When the callback is given to
             ``train_loop`` before it is displayed, the loop's phases are used.
-        monitor: the key that decides the best epoch (default: the first key), judged on the last phase.
+        monitor: the key that decides the best epoch (default: the first key), judged on the last phase;
+            ``False``: no star (a learning-rate schedule has no best epoch).
         mode: ``"min"`` or ``"max"``: whether lower or higher ``monitor`` is better (default: by name).
         batch_phases: the phases whose per-batch values are drawn (default: the first phase, the
             training one; evaluation batches all come from the end-of-epoch model).
@@ -153,7 +154,8 @@ class LinePlotsCallback(LiveView):
     """
 
     def __init__(self, epochs: int | None = None, keys: Sequence[str] = ("loss", "acc"),
-                 phases: Sequence[str] = ("train", "test"), *, monitor: str | None = None, mode: str | None = None,
+                 phases: Sequence[str] = ("train", "test"), *, monitor: str | bool | None = None,
+                 mode: str | None = None,
                  batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
                  x: str = "epoch", ncols: int | None = None, markers: bool | str = False,
                  titles: Mapping[str, str] | None = None, width: int = 350, height: int = 300,
@@ -166,10 +168,10 @@ class LinePlotsCallback(LiveView):
         self.keys = names("keys", keys)
         #: the source column of each key: user names never become column names, tooltip templates or JavaScript
         self.columns = {k: f"y{i}" for i, k in enumerate(self.keys)}
-        self.monitor = self.keys[0] if monitor is None else monitor
-        if self.monitor not in self.keys:
-            raise ValueError(f"monitor must be one of keys {list(self.keys)}, got {monitor!r}")
-        self.mode = best_mode(self.monitor) if mode is None else mode
+        self.monitor = self.keys[0] if monitor is None else None if monitor is False else monitor
+        if self.monitor is not None and self.monitor not in self.keys:
+            raise ValueError(f"monitor must be one of keys {list(self.keys)} or False, got {monitor!r}")
+        self.mode = best_mode(self.monitor or "") if mode is None else mode
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.epochs = epochs
@@ -243,9 +245,11 @@ class LinePlotsCallback(LiveView):
             lines.append(line)
             items.append(LegendItem(label=phase, renderers=renderers))
         best = f"best {self.phases[-1]} {self.monitor}"
-        star = p.scatter(self.x, y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
-                         size=14, color="gold", line_color="black")
-        items.append(LegendItem(label=best, renderers=[star]))
+        star = None
+        if self.monitor is not None:
+            star = p.scatter(self.x, y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
+                             size=14, color="gold", line_color="black")
+            items.append(LegendItem(label=best, renderers=[star]))
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
         # Tooltip labels are plain text; values are templates, so they name only the internal columns
@@ -254,7 +258,8 @@ class LinePlotsCallback(LiveView):
         at, best_at = _HOVER_X[self.x]
         p.add_tools(HoverTool(renderers=lines, formatters=formatters,
                               tooltips=[("phase", "$name"), (AXES[self.x], at), (key, value)]))
-        p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, best_at), (key, value)]))
+        if star is not None:
+            p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, best_at), (key, value)]))
         span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
         p.add_layout(span)
         self._spans.append(span)
@@ -435,6 +440,8 @@ class LinePlotsCallback(LiveView):
 
     def _best_after(self, rows: list[tuple[float, ...]]) -> tuple[float, float] | None:
         """The best (x, monitor value) once ``rows`` of the last phase are added."""
+        if self.monitor is None:
+            return None
         best, column = self.best, 1 + self.keys.index(self.monitor)
         for row in rows:
             x, v = row[0], row[column]

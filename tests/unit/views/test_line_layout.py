@@ -116,3 +116,16 @@ def test_board_panels_come_in_rows_of_ncols():
     assert [len(line.children) for line in section.children[1:]] == [2, 2, 1]
     with pytest.raises(ValueError, match="ncols must be an int >= 1, got 0"):
         Board(ncols=0)
+
+
+def test_monitor_false_draws_no_best_epoch_star_for_a_schedule():
+    view = LinePlotsCallback(keys=["lr"], phases=["train"], monitor=False)
+    view.on_epoch_end(0, "train", {"train": {"lr": [0.1]}})
+    view.on_epoch_end(1, "train", {"train": {"lr": [0.1, 0.05]}})
+    view.flush()
+    (fig,) = view.figures
+    assert not [r for r in fig.renderers if isinstance(r.glyph, Scatter) and r.glyph.marker == "star"]
+    assert [item.label.value for item in fig.legend[0].items] == ["train"]
+    assert view.best is None
+    with pytest.raises(ValueError, match=r"one of keys \['lr'\] or False, got 'loss'"):
+        LinePlotsCallback(keys=["lr"], monitor="loss")
