@@ -1,6 +1,8 @@
 """A real ipykernel driven over ZeroMQ, recording every IOPub message with its size on the wire."""
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import re
@@ -41,6 +43,38 @@ class Push:
     @property
     def wire_bytes(self) -> int:
         return sum(m.wire_bytes for m in self.messages)
+
+    @property
+    def num_buffers(self) -> int:
+        """How many buffers travel after the content, as its header says."""
+        return json.loads(self.messages[0].comm_text).get("num_buffers", 0)
+
+    def arrays(self) -> list[tuple[dict, bytes]]:
+        """Every array of the events, with its bytes: inline in the content (base64 of gzip, as BokehJS reads
+        small arrays) or in a buffer of its own after it. Checks that each is one or the other: bytes, never
+        numbers as JSON text."""
+        apart = {json.loads(h.comm_text)["id"]: m.buffers[0]
+                 for h, m in zip(self.messages[3::2], self.messages[4::2], strict=True)}
+        assert len(apart) == self.num_buffers
+        found: list[tuple[dict, bytes]] = []
+
+        def walk(rep):
+            if isinstance(rep, dict):
+                if rep.get("type") == "ndarray":
+                    data = rep["array"]
+                    assert data["type"] == "bytes", rep  # not a JSON list of numbers
+                    raw = gzip.decompress(base64.b64decode(data["data"])) if isinstance(data["data"], str) \
+                        else apart[data["data"]["id"]]
+                    found.append((rep, raw))
+                else:
+                    for value in rep.values():
+                        walk(value)
+            elif isinstance(rep, list):
+                for value in rep:
+                    walk(value)
+
+        walk(self.events)
+        return found
 
 
 class KernelSession:

@@ -9,11 +9,11 @@ from bokeh.document.events import (
     DocumentChangedEvent,
     ModelChangedEvent,
 )
-from bokeh.io.notebook import CommsHandle, get_comms, push_notebook
+from bokeh.io.notebook import CommsHandle, get_comms
 from bokeh.model import Model
 from bokeh.util.serialization import make_id
 
-from ..wire import forget_dead_curdocs
+from ..wire import forget_dead_curdocs, notebook_fragments
 from .announce import Announcer, anchor, listen_script, new_plot_id
 from .base import (
     Output,
@@ -96,7 +96,11 @@ class NotebookPush(Output):
     def _send(self) -> None:
         """Push the changes made since the last push, if any, as one PATCH-DOC."""
         if self._handle is not None and self._unsent:
-            push_notebook(handle=self._handle)
+            callbacks = self._handle.doc.callbacks
+            events, callbacks._held_events = list(callbacks._held_events), []  # as push_notebook takes them
+            if events:
+                for part in notebook_fragments(events):
+                    self._handle.comms.send(part) if isinstance(part, str) else self._handle.comms.send(buffers=[part])
             self._pushes, self._unsent = self._pushes + 1, False
             self._pace.sent()
 
