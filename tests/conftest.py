@@ -19,6 +19,16 @@ def pytest_collection_modifyitems(items):
         item.add_marker(folder if folder in LAYERS else "unit")
 
 
+@pytest.fixture
+def no_display():
+    """Views made in the test display nothing: livetrain's transport ``none``, then the default again."""
+    import livetrain
+
+    livetrain.set_transport("none")
+    yield
+    livetrain.set_transport(None)
+
+
 @pytest.fixture(scope="module")
 def kernel():
     """One real python3 ipykernel per test module (BOKEH_RESOURCES=inline)."""

@@ -18,22 +18,17 @@ import pytest
 from bokeh.models import CDSView, ColumnDataSource, CustomJSFilter
 from bokeh.plotting import figure
 
-import livetrain
 from livetrain import LinePlotsCallback
 from livetrain.frames.browser import BrowserRenderer, find_chromium
 from livetrain.frames.png import to_image
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+pytestmark = [pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)"),
+              pytest.mark.usefixtures("no_display")]
 
 LIMIT_S = 3.0  # the step time limit these tests set
 RESCUE_S = 90.0  # far past the limit: when the rescue has to kill Chromium, the renderer waited for ever
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
 
 
 def processes() -> dict[int, tuple[int, int, str, str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import livetrain
 from livetrain import LinePlotsCallback, VBarPlotsCallback
 from livetrain.frames.browser import BrowserRenderer
 from livetrain.frames.png import to_image
@@ -25,11 +24,7 @@ HOSTILE = [
 WHITE, TRAIN_RED = (255, 255, 255), (214, 39, 40)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def colours(frame) -> set[tuple[int, int, int]]:

@@ -15,7 +15,6 @@ from bokeh.model.util import collect_models
 from bokeh.models import Plot
 from PIL import Image, ImageChops
 
-import livetrain
 from livetrain import Dashboard, LinePlotsCallback
 from livetrain.frames import ORDERS, RENDERERS, open_renderer, renderer_class
 from livetrain.frames.png import to_image
@@ -41,12 +40,7 @@ def dashboard() -> LiveView:
 LAYOUTS: dict[str, Callable[[], LiveView]] = {"empty line view": empty_line, "dashboard": dashboard}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_display():
-    """Views made here display nothing: transport ``none``."""
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 @pytest.fixture(scope="module")

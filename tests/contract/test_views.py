@@ -24,7 +24,6 @@ from bokeh.model.util import collect_models
 from bokeh.models import ColumnDataSource, Plot
 from PIL import Image, ImageChops
 
-import livetrain
 from livetrain import Dashboard, History
 from livetrain.frames import RENDERERS, renderer_class
 from livetrain.frames.png import to_image
@@ -37,12 +36,7 @@ CASES = [*sorted(VIEWS), DASHBOARD]
 DATA_EVENTS = {"ColumnsStreamed", "ColumnsPatched", "ColumnDataChanged", "ModelChanged"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_display():
-    """Views made here display nothing: transport ``none``."""
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def demo(case: str, epochs: int = 3) -> History:

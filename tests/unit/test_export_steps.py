@@ -6,19 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import livetrain
 from livetrain import FrameExporter, History, SummaryWriter
 from livetrain.core.steps import Records
 from livetrain.core.tbvalues import image_hwc
 from livetrain.views.board import upright_rgba
 from livetrain.views.scalars import ScalarsView
 
-
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def sheet(step):

@@ -5,18 +5,13 @@ import torch
 from bokeh.palettes import Inferno256
 from torch import nn
 
-import livetrain
 from livetrain import History, ImagePlotsCallback, train_loop
 from livetrain.torch_tools import ActivationCapture
 
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def cnn():

@@ -8,7 +8,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-import livetrain
 from livetrain import FrameExporter, HistogramsCallback, History, train_loop
 from livetrain.core.callback import CallbackDisabledWarning
 from livetrain.core.histograms import from_summary
@@ -17,11 +16,7 @@ from livetrain.torch_tools import HistogramCollector
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 class Run:

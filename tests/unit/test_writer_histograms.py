@@ -5,17 +5,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import livetrain
 from livetrain import SummaryWriter
 from livetrain.torch_tools import HistogramCollector
 from livetrain.views.histograms import HistogramPanel
 
-
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def test_histogram_records_are_heatmap_panels_on_the_board(tmp_path):

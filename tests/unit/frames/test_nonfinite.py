@@ -12,7 +12,6 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from PIL import Image
 
-import livetrain
 from livetrain import LinePlotsCallback
 from livetrain.frames import RENDERERS, open_renderer, picture, renderer_class
 from livetrain.frames.base import PLOTTABLE, plottable
@@ -22,11 +21,7 @@ BAD = [1e308, 1.7e308, -1.7e308, math.inf, -math.inf, 1e200]
 NORMAL = [0.9, 0.7, None, 0.5, 0.4]  # None: where the bad value goes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def available(name: str):

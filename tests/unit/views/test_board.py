@@ -6,7 +6,6 @@ import pytest
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource, Div
 
-import livetrain
 from livetrain import FrameExporter, History, train_loop
 from livetrain.display.base import final_output
 from livetrain.views.board import Board, ImagePanel, PlaceholderPanel, TextPanel
@@ -16,11 +15,7 @@ from livetrain.writer import SummaryWriter
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def writer(**options) -> SummaryWriter:

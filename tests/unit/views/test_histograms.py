@@ -3,18 +3,12 @@ import numpy as np
 import pytest
 from bokeh.document import Document
 
-import livetrain
 from livetrain import SummaryWriter
 from livetrain.frames import open_renderer
 from livetrain.views.histograms import HistogramPanel, HistogramsCallback
 from livetrain.wire import patch_message
 
-
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def weights(epoch, size=4000):

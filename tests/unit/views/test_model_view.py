@@ -16,11 +16,7 @@ from livetrain.views.model import ModelSummaryCallback
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def net():

@@ -8,19 +8,13 @@ from bokeh.document import Document
 from bokeh.embed import json_item
 from bokeh.models import DatetimeAxis, Slider, Toggle
 
-import livetrain
 from livetrain import History
 from livetrain.core.decimate import STOPS
 from livetrain.core.steps import Trace
 from livetrain.views.scalars import ScalarPanel, ScalarsView
 from livetrain.wire import patch_message
 
-
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def data(view: ScalarsView, tag: str) -> dict[str, list]:

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from bokeh.document import Document
 
-import livetrain
 from livetrain.core.images import to_batch, to_rgba_u32
 from livetrain.frames import open_renderer
 from livetrain.views.sheet import RIGHT, WRONG, PredictionSheetCallback
@@ -12,11 +11,7 @@ from livetrain.wire import patch_message
 CLASSES = ["cat", "dog", "bird"]
 
 
-@pytest.fixture(autouse=True)
-def no_display():
-    livetrain.set_transport("none")
-    yield
-    livetrain.set_transport(None)
+pytestmark = pytest.mark.usefixtures("no_display")  # views made here display nothing
 
 
 def batch(n=6, size=8, seed=0):
