@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 	$(PIP) -e '.[dev]' $(QUIET)
 	touch $@
 
-# The quickstart, then the post's two notebooks, which also write its GIFs to fig/.
+# The quickstart, then the post's two notebooks, which also write its GIFs to fig/, then the guides' views.
 demo: install
 	$(BIN)/python scripts/run_demo.py
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/02_classifier.ipynb --epochs 12
 	$(BIN)/python scripts/run_demo.py --notebook notebooks/03_vae_images.ipynb --epochs 12
+	$(BIN)/python scripts/run_demo.py --notebook notebooks/06_guide_views.ipynb
 
 # ruff over the tree and mypy over the core layer first (seconds), then the whole suite on two workers, a test
 # file each at a time (a file's kernel or Jupyter servers are started once); much of it waits on kernels and pages.
@@ -39,6 +40,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_images.py
 	$(BIN)/python benchmarks/bench_frames.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_views.py
 
 clean:
 	rm -rf $(VENV) build notebooks/executed .pytest_cache .hypothesis

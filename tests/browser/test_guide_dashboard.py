@@ -8,8 +8,10 @@ EPOCHS = 6
 CELLS = [
     """import json, time
 import numpy as np
-from livetrain import (Callback, ClassScoresCallback, ConfusionMatrixCallback, Dashboard, HistogramsCallback,
-                       ImagePlotsCallback, LinePlotsCallback, PRCurvesCallback, PredictionSheetCallback, train_loop)
+import torch
+from livetrain import (Callback, ClassScoresCallback, ConfusionMatrixCallback, Dashboard, EmbeddingCallback,
+                       HistogramsCallback, ImagePlotsCallback, LinePlotsCallback, ModelSummaryCallback,
+                       PRCurvesCallback, PredictionSheetCallback, train_loop)
 
 rng = np.random.default_rng(0)
 CLASSES = ["zero", "one", "two", "<b>three</b>"]  # a class name that must stay text
@@ -23,6 +25,7 @@ def step(batch, phase):
     out = {"loss": 1 / (1 + surer), "acc": float((p.argmax(1) == y).mean())}
     if phase == "test":
         out |= {"y_true": y, "y_score": p, "images": x, "weights": rng.normal(0, 1 + surer, 500),
+                "features": logits,
                 "act/conv1": np.abs(rng.normal(size=(8, 6, 6)))}
     return out
 
@@ -39,23 +42,29 @@ board = Dashboard([LinePlotsCallback(keys=["loss", "f1_score"], phases=["test"])
                    ConfusionMatrixCallback(CLASSES, phases=["test"]),
                    HistogramsCallback(keys=["weights"], phases=["test"], bins=16),
                    ImagePlotsCallback(keys=["act/conv1"], phases=["test"], cmap="Inferno256", normalize=True,
-                                      scale_each=True)],
+                                      scale_each=True),
+                   EmbeddingCallback(CLASSES, phases=["test"]),
+                   ModelSummaryCallback(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4)),
+                                        torch.zeros(1, 8, 8), phases=["test"])],
                   ncols=2)
 board""",
     f"""batches = [(images[i:i + 8], labels[i:i + 8]) for i in range(0, 32, 8)]
 h = train_loop(step, {{"train": batches, "test": batches}}, epochs={EPOCHS}, progress=False,
                callbacks=[ClassScoresCallback(CLASSES), board, Tick()],
-               reduce={{"y_true": "concat", "y_score": "concat", "images": "concat", "weights": "last",
+               reduce={{"y_true": "concat", "y_score": "concat", "images": "concat", "features": "concat",
+                       "weights": "last",
                        "act/conv1": "last"}})
 sheet, conf = board.views[1], board.views[3]
 json.dump({{"captions": list(sheet.captions["test"].data["text"]),
            "count": [int(c) for c in conf.sources["test"].data["count"]],
-           "f1": h["test"]["f1_score"]}}, open("kernel.json", "w"))
+           "f1": h["test"]["f1_score"], "labels_three": int((labels == 3).sum()),
+           "caption": board.views[7].panel.caption.data["text"][0]}}, open("kernel.json", "w"))
 open("done.txt", "w").write("done")""",
 ]
 BOLD = "() => document.querySelectorAll('.jp-OutputArea b').length"  # a class name's tags, taken as HTML
 WATCH = ("livetrain:sheet:test:captions", "livetrain:confusion:test", "livetrain:prcurves:test:3",
-         "livetrain:histograms:weights (test)", "livetrain:image:test:act/conv1")
+         "livetrain:histograms:weights (test)", "livetrain:image:test:act/conv1",
+         "livetrain:embedding:Embedding (test)", "livetrain:model:caption")
 
 
 def test_the_guide_views_update_in_place_in_jupyterlab_and_end_with_the_kernels_numbers():
@@ -73,3 +82,6 @@ def test_the_guide_views_update_in_place_in_jupyterlab_and_end_with_the_kernels_
     assert len(data["livetrain:histograms:weights (test)"]["x"]) >= EPOCHS  # a column per epoch
     (shape,) = data["livetrain:image:test:act/conv1"]["image"]
     assert len(shape) == 2 and min(shape) > 6  # one coloured grid of the 8 maps
+    points = data["livetrain:embedding:Embedding (test)"]
+    assert len(points["x"]) == 32 and points["label"].count("<b>three</b>") == res["labels_three"]
+    assert data["livetrain:model:caption"]["text"] == [res["caption"]]  # the last epoch's, patched in place

@@ -142,3 +142,22 @@ def test_pytorch_notebook_runs_the_tutorial_with_livetrains_summary_writer(tmp_p
     tags = event_tags(tmp_path)
     assert tags["training loss"] == 8 and tags["predictions vs. actuals"] == 8
     assert tags["four_fashion_mnist_images"] == 1
+
+
+def test_guide_views_notebook_shows_every_view_in_one_dashboard_and_saves_their_pictures(tmp_path):
+    done, outputs = run_demo("--notebook", "notebooks/06_guide_views.ipynb", "--epochs", "2",
+                             "-p", f"FIG_DIR={tmp_path}")
+    assert "dataset: digits (1437 train / 360 test)" in done.stdout
+    assert "bokeh plots shown:   1" in done.stdout  # one dashboard, updated in place
+    (board,) = bokeh_displays(outputs)
+    assert glyphs(board, "ImageRGBA") == 3  # the prediction sheet; two layers' activation maps
+    assert glyphs(board, "Line") >= 2 + 1 + 4 + 10  # loss (train, test), lr, the metrics grid, a PR curve per class
+    assert "livetrain:embedding" in board and "livetrain:model:cells" in board and "livetrain:confusion:test" in board
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    assert "after 2 epochs" in printed
+    names = ("architecture", "schedule", "metrics", "sheet", "pr_curves", "confusion", "weights", "embedding",
+             "activations")
+    for name in names:
+        with Image.open(tmp_path / f"guide_{name}.png") as picture:
+            assert picture.width > 150 and picture.height > 100, name
+    assert gif_frames(tmp_path / "guide_views.gif") == 2  # a frame per epoch
