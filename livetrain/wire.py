@@ -15,6 +15,7 @@ import numpy as np
 from bokeh.core.json_encoder import serialize_json
 from bokeh.core.serialization import Buffer, Serializer
 from bokeh.document import Document
+from bokeh.document.events import ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent
 from bokeh.io import doc as bokeh_doc
 from bokeh.protocol import Protocol
 from bokeh.protocol.messages.patch_doc import PatchJson, patch_doc
@@ -22,6 +23,7 @@ from bokeh.protocol.messages.patch_doc import PatchJson, patch_doc
 #: Arrays up to this many bytes travel inside a push's JSON, base64 (BokehJS reads them as it reads buffers): each
 #: buffer apart costs two comm messages, about 0.15 ms each in a kernel, more than the base64's third more bytes.
 INLINE_MOST = 16_384
+_COLUMN_EVENTS = (ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent)
 
 
 def patch_message(events: list) -> tuple[str, list[str], list[bytes]]:
@@ -43,7 +45,9 @@ def notebook_fragments(events: list, inline_most: int = INLINE_MOST) -> list[str
     """Bokeh document change ``events`` as one PATCH-DOC in the comm messages BokehJS's notebook receiver reads,
     as ``push_notebook`` sends them: header, metadata, content, then each buffer's id and bytes. Arrays of at most
     ``inline_most`` bytes are in the content (gzip-stored, base64, as BokehJS decodes them), so a push of many
-    small columns is three messages, not two more per column.
+    small columns is three messages, not two more per column. Data changes of a model the page does not have yet
+    are left out: the model goes with its data as it is now, and they would add their rows to it a second time.
+    No events to send: no messages.
 
     Example:
         >>> from bokeh.models import ColumnDataSource
@@ -55,7 +59,11 @@ def notebook_fragments(events: list, inline_most: int = INLINE_MOST) -> list[str
         (3, True, True)
     """
     (doc,) = {event.document for event in events}
-    serializer = Serializer(references=doc.models.synced_references)
+    synced = doc.models.synced_references
+    events = [e for e in events if not (isinstance(e, _COLUMN_EVENTS) and e.model not in synced)]  # see below
+    if not events:
+        return []
+    serializer = Serializer(references=synced)
     encoded = serializer.encode(events)
     doc.models.flush_synced(lambda model: not serializer.has_ref(model))
     small = {b.id for b in serializer.buffers if memoryview(b.data).nbytes <= inline_most}

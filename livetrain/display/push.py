@@ -98,7 +98,7 @@ class NotebookPush(Output):
         if self._handle is not None and self._unsent:
             callbacks = self._handle.doc.callbacks
             events, callbacks._held_events = list(callbacks._held_events), []  # as push_notebook takes them
-            if events:
+            if events:  # parts: none when every event was about models the page gets whole
                 for part in notebook_fragments(events):
                     self._handle.comms.send(part) if isinstance(part, str) else self._handle.comms.send(buffers=[part])
             self._pushes, self._unsent = self._pushes + 1, False
