@@ -83,6 +83,15 @@ class LiveView(Callback, ABC):
     def apply_pending(self) -> None:
         """Move the data recorded since the last call into the Bokeh models. Called with the lock held."""
 
+    def apply_staged(self) -> bool:
+        """For views of panels (``self.panels``, board panels with ``apply()``): apply those whose keys were staged
+        (``self._staged``) since the last push; whether there were any. Called with the lock held, from
+        :meth:`apply_pending`."""
+        staged, self._staged = self._staged, set()
+        for key in staged:
+            self.panels[key].apply()
+        return bool(staged)
+
     def join(self, host: LiveView) -> None:
         """Hand display and pushes over to ``host`` (a :class:`~livetrain.Dashboard`), which applies this view's
         recorded data in its own pushes."""

@@ -379,9 +379,7 @@ class Board(LiveView):
 
     def apply_pending(self) -> None:
         self._stage_arrived()
-        staged, self._staged = self._staged, set()
-        for key in staged:
-            self.panels[key].apply()
+        staged = self.apply_staged()
         for key, panel in self._unplaced:  # filled before they join the layout: the page gets them whole
             self._place(key, panel)
         self._unplaced.clear()

@@ -167,9 +167,7 @@ class HistogramsCallback(LiveView):
             raise ValueError(f"{where}: {exc}") from None
 
     def apply_pending(self) -> None:
-        staged, self._staged = self._staged, set()
-        for key in staged:
-            self.panels[key].apply()
+        self.apply_staged()
 
     @classmethod
     def from_history(cls, history: History, keys: Sequence[str] | None = None,
