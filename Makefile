@@ -17,7 +17,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0 $(QUIET)
-	$(PIP) -e '.[dev]' $(QUIET)
+	$(PIP) -e '.[dev]' torch==2.13.0 $(QUIET)
+	# fastai's torchvision dependency: no usable CPU build here, and Lightning and transformers fail to import with it
+	$(BIN)/python -m pip uninstall -y -q torchvision $(QUIET)
 	touch $@
 
 # The quickstart, then the post's two notebooks, which also write its GIFs to fig/, then the guides' views.

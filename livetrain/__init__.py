@@ -44,6 +44,15 @@ from .views import (
 from .writer import SummaryWriter
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """The framework adapters (``livetrain.KerasCallback``, ...), imported on first use."""
+    from .adapters import ADAPTERS, load
+
+    if name in ADAPTERS:
+        return load(name)
+    raise AttributeError(f"module 'livetrain' has no attribute {name!r}")
 __all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ClassScoresCallback",
            "ConfusionMatrixCallback", "Dashboard", "EmbeddingCallback", "FrameExporter", "HBarPlotsCallback",
            "HistogramsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",

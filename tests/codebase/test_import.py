@@ -3,7 +3,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("matplotlib", "playwright", "PIL", "anywidget", "ipywidgets", "torch", "jax", "tensorflow")
+HEAVY = ("matplotlib", "playwright", "PIL", "anywidget", "ipywidgets", "torch", "jax", "tensorflow", "lightning",
+         "keras", "transformers", "ignite", "fastai", "accelerate", "tensorboard", "google")
 
 
 def loaded_after(statement: str) -> list[str]:

@@ -10,9 +10,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "livetrain"
 #: Bottom to top; a module may import only from its own layer and the layers before it.
-LAYERS = ("core", "wire", "frames", "display", "views", "export", "top")
+LAYERS = ("core", "sources", "wire", "frames", "display", "views", "export", "top")
 TOP = ("cli", "doctor", "examples")
-BESIDE_EXPORT = ("writer", "summary", "torch_tools")  # SummaryWriter, tf.summary's API, torch helpers: over the views
+BESIDE_EXPORT = ("writer", "summary", "torch_tools", "adapters", "watch")  # over the views: SummaryWriter, tf.summary's
+# API, torch helpers, the framework adapters, watching logs
 ENTRY = re.compile(r"^(livetrain(?:\.\w+)+):\w+$")  # a registry entry, e.g. "livetrain.frames.browser:BrowserRenderer"
 
 

@@ -1,0 +1,149 @@
+"""``Recorder``: what every framework adapter feeds. It owns a :class:`~livetrain.History` and the live views, calls
+their hooks in ``train_loop``'s order, draws and saves on global rank 0 only, and never raises into the framework's
+training loop."""
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..core.callback import Callback, CallbackList
+from ..core.distributed import is_rank_zero
+from ..core.history import History
+from ..views.board import Board
+
+
+class Recorder:
+    """A run's history and views, fed step by step and epoch by epoch by an adapter.
+
+    Step-level values go to ``history.steps`` as ``phase/key`` traces at the framework's global step (then the views'
+    ``on_log``); epoch values go to ``history[phase][key]`` (then ``on_epoch_end``), so a
+    :class:`~livetrain.LinePlotsCallback` and a :class:`~livetrain.Board` both draw an adapter's run. On a process
+    other than global rank 0 the history is still kept, but no view is called and nothing is saved.
+
+    Args:
+        callbacks: the views (or other callbacks); default: one :class:`~livetrain.Board`, which makes a panel for
+            every tag as it arrives.
+        history: a :class:`~livetrain.History` to go on from (default: a new one).
+        history_path: save the history there at every epoch end and at the end of training.
+
+    Example:
+        >>> rec = Recorder(callbacks=[])
+        >>> rec.log({"train/loss": 0.5}, step=1)
+        >>> rec.epoch_end(0, "val", {"loss": 0.4})
+        >>> rec.end()
+        >>> rec.history["val"]["loss"], rec.history.steps["train/loss"].value.tolist()
+        ([0.4], [0.5])
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] | None = None, *, history: History | None = None,
+                 history_path: str | os.PathLike | None = None) -> None:
+        if history is not None and not isinstance(history, History):
+            raise TypeError(f"history must be a livetrain.History, got {type(history).__name__}")
+        self.history = History() if history is None else history
+        self.callbacks = CallbackList([Board()] if callbacks is None else callbacks)
+        self.history_path = history_path
+        self._begun = self._ended = False
+        self._failed: set[str] = set()
+
+    @property
+    def drawing(self) -> bool:
+        """Whether this process draws and saves: global rank 0 (see :func:`~livetrain.core.distributed.global_rank`)."""
+        return is_rank_zero()
+
+    def begin(self, **params: Any) -> None:
+        """Start the run once (``set_params`` then ``on_train_begin``); later calls only update ``params``."""
+        if self._begun or not self.drawing:
+            return
+        self._begun = True
+        self._safely("set_params", lambda: self.callbacks.set_params({"phases": [], "steps": {}, **params}))
+        self._safely("on_train_begin", lambda: self.callbacks.on_train_begin(self.history))
+
+    def log(self, metrics: Mapping[str, Any], step: int | None = None, *, epoch: float | None = None) -> None:
+        """Step-level values, tagged ``phase/key``, at global ``step`` (a torch or JAX scalar is read when drawn)."""
+        if not metrics:
+            return
+        at = self.history.log(metrics, step, epoch=epoch)
+        if self.drawing:
+            self.begin()
+            self._safely("on_log", lambda: self.callbacks.on_log(at, metrics, self.history))
+
+    def epoch_end(self, epoch: int, phase: str, values: Mapping[str, Any]) -> None:
+        """``phase``'s values of ``epoch`` (0-based) into ``history[phase]``, then the views' ``on_epoch_end``."""
+        if not values:
+            return
+        self.history.append(phase, values, epoch=epoch)
+        if self.drawing:
+            self.begin()
+            self._safely("on_epoch_end", lambda: self.callbacks.on_epoch_end(epoch, phase, self.history))
+            self._save()
+
+    def end(self, exception: BaseException | None = None) -> None:
+        """End the run: the views' ``on_train_end`` (or ``on_exception``), then a last save. Only the first call
+        counts."""
+        if self._ended or not self.drawing:
+            return
+        self._ended = True
+        if exception is None:
+            self._safely("on_train_end", lambda: self.callbacks.on_train_end(self.history))
+        else:
+            self._safely("on_exception", lambda: self.callbacks.on_exception(exception, self.history))
+        self._save()
+
+    def _save(self) -> None:
+        if self.history_path is not None:
+            self._safely("save", lambda: self.history.save(self.history_path))  # type: ignore[arg-type]
+
+    def _safely(self, what: str, action: Callable[[], object]) -> None:
+        """Run ``action``; an ``Exception`` warns once per ``what`` and training goes on."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - an adapter must never stop the framework's training
+            if what not in self._failed:
+                self._failed.add(what)
+                warnings.warn(f"livetrain: {what} failed ({type(exc).__name__}: {exc}); training goes on",
+                              RuntimeWarning, stacklevel=3)
+
+
+def split_phase(key: str, prefixes: Mapping[str, str], default: str = "train") -> tuple[str, str]:
+    """The phase and metric of a framework's key: ``val_loss`` is ``("val", "loss")`` with ``{"val_": "val"}``;
+    a key with none of the prefixes is ``default``'s. A key already shaped ``phase/metric`` keeps its phase.
+
+    Example:
+        >>> split_phase("val_loss", {"val_": "val"}), split_phase("loss", {"val_": "val"})
+        (('val', 'loss'), ('train', 'loss'))
+        >>> split_phase("eval/accuracy", {})
+        ('eval', 'accuracy')
+    """
+    for prefix, phase in prefixes.items():
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return phase, key[len(prefix):]
+    phase, slash, metric = key.partition("/")
+    return (phase, metric) if slash and metric else (default, key)
+
+
+def by_phase(logs: Mapping[str, Any], prefixes: Mapping[str, str], default: str = "train",
+             keep: Callable[[Any], bool] | None = None) -> dict[str, dict[str, Any]]:
+    """``logs`` split by :func:`split_phase` into ``{phase: {metric: value}}``, keeping the values ``keep`` accepts.
+
+    Example:
+        >>> by_phase({"loss": 0.5, "val_loss": 0.6, "lr": 0.1}, {"val_": "val"})
+        {'train': {'loss': 0.5, 'lr': 0.1}, 'val': {'loss': 0.6}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in logs.items():
+        if keep is None or keep(value):
+            phase, metric = split_phase(str(key), prefixes, default)
+            out.setdefault(phase, {})[metric] = value
+    return out
+
+
+def tagged(values: Mapping[str, Any], phase: str) -> dict[str, Any]:
+    """``{"phase/key": value}``, the trace tags :meth:`Recorder.log` takes.
+
+    Example:
+        >>> tagged({"loss": 0.5}, "train")
+        {'train/loss': 0.5}
+    """
+    return {f"{phase}/{key}": value for key, value in values.items()}
