@@ -3,11 +3,13 @@
 The package is layered; each layer imports only from the layers above it in this list:
 
 - ``core``: the history, the callback hooks, ``train_loop``, metric reduction, the throttle, atomic files;
+- ``sources``: readers that follow JSONL, CSV and TensorBoard event logs as they grow;
 - ``wire``: Bokeh's wire format (document JSON, ``PATCH-DOC``);
 - ``frames``: renderers that draw a layout as a picture, and GIFs;
 - ``display``: transports that bring a layout to its reader;
 - ``views``: the live plots;
-- ``export``: ``FrameExporter``; beside it ``writer`` (``SummaryWriter``) and ``summary`` (``tf.summary``'s shape);
+- ``export``: ``FrameExporter``; beside it ``writer`` (``SummaryWriter``), ``summary`` (``tf.summary``'s shape),
+  ``watch`` (logs written by anything) and ``adapters`` (one per training framework);
 - ``doctor``, ``cli`` and ``examples``.
 
 Example:
@@ -41,6 +43,7 @@ from .views import (
     PredictionSheetCallback,
     VBarPlotsCallback,
 )
+from .watch import Watcher, watch
 from .writer import SummaryWriter
 
 __version__ = "0.1.0"
@@ -57,4 +60,4 @@ __all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "Clas
            "ConfusionMatrixCallback", "Dashboard", "EmbeddingCallback", "FrameExporter", "HBarPlotsCallback",
            "HistogramsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",
            "ModelSummaryCallback", "PRCurvesCallback", "PredictionSheetCallback", "SummaryWriter", "VBarPlotsCallback",
-           "doctor", "set_transport", "summary", "train_loop", "__version__"]
+           "Watcher", "doctor", "set_transport", "summary", "train_loop", "watch", "__version__"]

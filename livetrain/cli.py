@@ -1,18 +1,23 @@
-"""The ``livetrain`` command: ``livetrain gif HISTORY.json --view line --out fig/line.gif`` re-draws a saved run."""
+"""The ``livetrain`` command: ``livetrain gif HISTORY.json --view line --out fig/line.gif`` re-draws a saved run;
+``livetrain watch PATH`` follows a log as it grows, as a live HTML page."""
 from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .core.history import History
+from .display import set_transport
 from .export import FrameExporter
 from .frames import RENDERERS
+from .sources import FORMATS
 from .views import VIEWS
 from .views.base import LiveView
+from .watch import watch
 
 
 def make_view(kind: str, history: History, keys: Sequence[str] | None = None, phases: Sequence[str] | None = None,
@@ -75,7 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "twice the pixels each way, the same layout (default: 1)")
     gif.add_argument("--duration-ms", type=int, default=200, help="time per frame (default: 200)")
     gif.add_argument("--last-ms", type=int, default=1500, help="time the last frame stays (default: 1500)")
+    follow = commands.add_parser("watch", help="follow a log written by anything (a JSONL, CSV or TensorBoard event "
+                                 "file, or a folder of runs) and keep a live HTML page of it, until Ctrl-C")
+    follow.add_argument("path", type=Path, help="the log file, or a folder whose runs are all drawn")
+    follow.add_argument("--html-dir", type=Path, default=Path("."), help="where the page (livetrain-board.html) and, "
+                        "at the end, its PNG go (default: here)")
+    follow.add_argument("--idle", type=float, help="stop once no record arrived for this many seconds")
+    follow.add_argument("--poll", type=float, default=0.1, help="seconds between two reads of the files")
+    follow.add_argument("--x", choices=["step", "wall", "relative"], default="step", help="the x axis")
+    follow.add_argument("--format", choices=list(FORMATS), help="the file's format when its name does not tell")
     args = parser.parse_args(argv)
+    if args.command == "watch":
+        return _watch(args)
     try:
         history = History.load(args.history, keep_images=None)  # every epoch's image batch: one frame each
         exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, cmap=args.cmap),
@@ -88,6 +104,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"livetrain gif: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {out} ({len(exporter.frames())} frames)")
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """``livetrain watch``: the board as an HTML page rewritten as the log grows (the script transport)."""
+    os.environ["LIVETRAIN_HTML_DIR"] = str(args.html_dir)
+    set_transport("script")
+    try:
+        watcher = watch(args.path, poll=args.poll, x=args.x, format=args.format)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"livetrain watch: {exc}", file=sys.stderr)
+        return 2
+    watcher.wait(idle=args.idle)
+    watcher.stop()
+    print(f"livetrain watch: {len(watcher.readers)} run(s), {sum(len(t) for t in watcher.history.steps.values())} "
+          f"values")
     return 0
 
 

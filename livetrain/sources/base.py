@@ -1,0 +1,59 @@
+"""What a log reader yields (:class:`Point`), and :class:`Tail`: a file's complete new lines or records, once each."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+class Point(NamedTuple):
+    """One logged record: metrics tagged ``phase/key`` (or plain keys) at a step, with its wall time and epoch
+    when the log has them (``None`` otherwise), and non-scalar values as ``{tag: (kind, value)}`` (an event file's
+    images, histograms and texts, in the shapes :meth:`~livetrain.History.record` takes)."""
+    metrics: dict[str, float]
+    step: int | None = None
+    wall: float | None = None
+    epoch: float | None = None
+    records: dict[str, tuple[str, Any]] | None = None
+
+
+class Tail:
+    """The bytes appended to ``path`` since the last :meth:`read`, up to the end of the last complete line (or what
+    ``complete(data)`` says is complete): a half-written line is left for a later read. A file that shrank (rewritten
+    from the start) is read again from its beginning.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "log.jsonl"
+        >>> _ = path.write_text('{"a": 1}\\n{"a"')
+        >>> tail = Tail(path); tail.read()
+        b'{"a": 1}\\n'
+        >>> with open(path, "a") as f: _ = f.write(': 2}\\n')
+        >>> tail.read()
+        b'{"a": 2}\\n'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.offset = 0  #: bytes consumed so far
+        self.restarted = False  #: whether the last read found the file shrunk and started over
+
+    def read(self, complete: bool = True) -> bytes:
+        """The new complete lines (``complete=False``: every new byte; the caller then sets :attr:`offset`)."""
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                self.restarted = size < self.offset
+                if self.restarted:
+                    self.offset = 0
+                if size == self.offset:
+                    return b""
+                f.seek(self.offset)
+                data = f.read(size - self.offset)
+        except FileNotFoundError:
+            return b""
+        if not complete:
+            return data
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return data[:end]

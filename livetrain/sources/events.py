@@ -1,0 +1,152 @@
+"""TensorBoard event files (``events.out.tfevents.*``), followed as they grow: livetrain's own record framing and
+TensorBoard's protobuf ``Event`` parser (the ``tensorboard`` package; TensorFlow is not needed).
+
+Scalars are read from ``simple_value`` (torch, tensorboardX, livetrain) and from the ``scalars`` plugin's tensors
+(TF2's ``tf.summary``); images, histograms and texts become records the board draws. A record cut short (the writer
+has not flushed it yet, or was killed) is read once it is complete.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .base import Point, Tail
+
+_HEADER = struct.Struct("<QI")  # length, masked crc32c of the length
+_FOOTER = 4  # masked crc32c of the data
+_TENSOR_DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 19: np.float16}  # tensorflow.DataType
+
+
+def event_class() -> Any:
+    """TensorBoard's protobuf ``Event`` class; an ``ImportError`` saying what to install without it."""
+    try:
+        from tensorboard.compat.proto.event_pb2 import Event
+    except ImportError as exc:
+        raise ImportError("reading TensorBoard event files needs the tensorboard package (TensorFlow is not "
+                          "needed): pip install tensorboard") from exc
+    return Event
+
+
+def split_records(data: bytes | memoryview) -> tuple[list[bytes], int]:
+    """The complete records' payloads in ``data``, and how many bytes they take (a record cut short is left).
+
+    Example:
+        >>> from livetrain.core.tfevents import frame
+        >>> split_records(frame(b"abc") + frame(b"de")[:5])
+        ([b'abc'], 19)
+    """
+    view, end, out = memoryview(data), len(data), []
+    offset = 0
+    while offset + _HEADER.size <= end:
+        length = _HEADER.unpack_from(view, offset)[0]
+        stop = offset + _HEADER.size + length + _FOOTER
+        if stop > end:
+            break
+        out.append(bytes(view[offset + _HEADER.size:stop - _FOOTER]))
+        offset = stop
+    return out, offset
+
+
+class EventsReader:
+    """Follows one event file: each :meth:`read` returns the events completed since the last one, one
+    :class:`~livetrain.sources.base.Point` per event with values.
+
+    Example:
+        >>> import tempfile
+        >>> from livetrain.core.tfevents import EventFileWriter
+        >>> with EventFileWriter(tempfile.mkdtemp()) as w:
+        ...     w.add_scalar("train/loss", 0.5, step=3)
+        >>> [(p.step, p.metrics) for p in EventsReader(w.path).read()]
+        [(3, {'train/loss': 0.5})]
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.Event = event_class()
+        self.tail = Tail(path)
+        self.plugins: dict[str, str] = {}  # tag -> plugin name: TF2 writes a tag's metadata with its first value only
+        self._warned = False
+
+    def read(self) -> list[Point]:
+        data = self.tail.read(complete=False)
+        if not data:
+            return []
+        payloads, used = split_records(data)
+        self.tail.offset += used
+        points = []
+        parse = self.Event.FromString
+        for payload in payloads:
+            try:
+                event = parse(payload)
+            except Exception:  # noqa: BLE001 - protobuf's DecodeError; one bad record must not stop the watch
+                self._warn("a record is not a TensorBoard Event; it is skipped")
+                continue
+            if event.HasField("summary"):
+                point = self._point(event)
+                if point is not None:
+                    points.append(point)
+        return points
+
+    def _point(self, event: Any) -> Point | None:
+        metrics: dict[str, float] = {}
+        records: dict[str, tuple[str, Any]] = {}
+        for value in event.summary.value:
+            tag, kind = value.tag, value.WhichOneof("value")
+            if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
+                self.plugins[tag] = value.metadata.plugin_data.plugin_name
+            if kind == "simple_value":
+                metrics[tag] = value.simple_value
+            elif kind == "tensor" and self.plugins.get(tag) == "scalars":
+                number = _tensor_scalar(value.tensor)
+                if number is not None:
+                    metrics[tag] = number
+            elif kind == "tensor" and self.plugins.get(tag) == "text" and value.tensor.string_val:
+                records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
+            elif kind == "image":
+                picture = _decode_image(value.image.encoded_image_string)
+                if picture is not None:
+                    records[tag] = ("image", picture)
+            elif kind == "histo":
+                h = value.histo
+                records[tag] = ("histogram", {"min": h.min, "max": h.max, "num": int(h.num), "sum": h.sum,
+                                              "sum_squares": h.sum_squares,
+                                              "bucket_limit": np.asarray(h.bucket_limit, np.float64),
+                                              "bucket": np.asarray(h.bucket, np.float64)})
+        if not metrics and not records:
+            return None
+        return Point(metrics, int(event.step), float(event.wall_time), None, records or None)
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"livetrain: {self.tail.path}: {message} (this is the only warning for this file)",
+                          RuntimeWarning, stacklevel=3)
+
+
+def _tensor_scalar(tensor: Any) -> float | None:
+    """A 0-d (or one-element) ``TensorProto``'s number."""
+    for field in ("float_val", "double_val", "int_val", "int64_val"):
+        values = getattr(tensor, field)
+        if len(values) == 1:
+            return float(values[0])
+    dtype = _TENSOR_DTYPES.get(tensor.dtype)
+    if dtype is not None and tensor.tensor_content:
+        array = np.frombuffer(tensor.tensor_content, dtype=dtype)
+        if array.size == 1:
+            return float(array[0])
+    return None
+
+
+def _decode_image(encoded: bytes) -> np.ndarray | None:
+    """An encoded PNG or JPEG as an ``(H, W, C)`` uint8 array (Pillow); ``None`` without Pillow or for a bad image."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(encoded)) as image:
+            return np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB"))
+    except Exception:  # noqa: BLE001 - an image that does not decode is left out, the scalars go on
+        return None
