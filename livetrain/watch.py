@@ -26,6 +26,9 @@ from .sources.base import Point
 from .views.board import Board
 
 RESCAN_S = 1.0  #: how often a watched folder is searched for new runs, in seconds
+#: the share of one CPU the views may spend on updates: no training runs in this process to leave the CPU to (the
+#: views' default is 2%, which defers a 10 ms update by half a second)
+BUDGET = 0.5
 
 
 class Watcher:
@@ -67,6 +70,7 @@ class Watcher:
         for view in views:
             if hasattr(view, "end_with_cell"):
                 view.end_with_cell = False  # the watch goes on after the cell that started it
+                view.throttle.budget = BUDGET
         self.callbacks = CallbackList(views)
         self.readers: dict[str, Reader] = {}  #: by run name ("" for a watched file)
         self.last_read = time.monotonic()  #: when a record last arrived (``time.monotonic()``)

@@ -1,6 +1,6 @@
 """Shared fixtures of the test suite, and its markers: each test gets the marker of its folder (``unit``,
-``kernel``, ``browser``, ``contract``, ``codebase``, ``adapters``) unless it names one itself; ``pytest -m unit`` runs the
-quick ones."""
+``kernel``, ``browser``, ``contract``, ``codebase``, ``adapters``) unless it names one itself; ``pytest -m unit``
+runs the quick ones."""
 from pathlib import Path
 
 import pytest
