@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from functools import partial
@@ -14,8 +15,10 @@ from .callback import Callback, CallbackList
 from .checks import whole
 from .history import History
 from .metrics import EpochReducer, batch_size, to_float
+from .steps import read_numbers
 
 Step = Callable[[Any, str], Mapping[str, Any]]
+POSTFIX_S = 0.1  #: the least time between two updates of a progress bar's metrics (each reads the device values)
 
 
 def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
@@ -25,13 +28,15 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     """Run ``epochs`` epochs; in each, every phase of ``loaders`` in order, calling ``step`` per batch.
 
     ``step(batch, phase)`` trains or evaluates on one batch and returns its metrics: Python
-    numbers, or numpy, torch or JAX 0-d values. An epoch's value is the mean over its batches,
-    weighted by batch size: the ``batch_size`` entry of the result if there is one, else the
-    length of the batch's first item. ``reduce`` names other reductions for some metrics:
-    ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"`` (e.g. images), ``"concat"`` (the
-    batches joined, e.g. an epoch's labels and predicted probabilities). Pass ``history``
-    (a :class:`History`: ``History.load(path)``, or ``History(d)`` for a dict ``d``) to resume: epochs continue
-    from it.
+    numbers, or numpy, torch or JAX 0-d values. Return device values as they are (``loss``, not ``loss.item()``):
+    the loop never waits for the device per batch. It adds them up on the device and reads the sums at the
+    epoch's end; the progress bar and the live views read the latest ones at most about ten times a second, and
+    ``on_batch_end`` gets them unread. An epoch's value is the mean over its batches, weighted by batch size: the
+    ``batch_size`` entry of the result if there is one, else the length of the batch's first item. ``reduce`` names
+    other reductions for some metrics: ``"sum"`` (element-wise, e.g. per-class counts), ``"first"`` or ``"last"``
+    (e.g. images), ``"concat"`` (the batches joined, e.g. an epoch's labels and predicted probabilities). Pass
+    ``history`` (a :class:`History`: ``History.load(path)``, or ``History(d)`` for a dict ``d``) to resume: epochs
+    continue from it.
 
     Each epoch's values land at index ``epoch`` of their lists (gaps padded with NaN, or ``None`` for arrays): a
     run resumed after a kill between two phases, or a metric missing some epochs, stays aligned. Each batch's
@@ -139,7 +144,10 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
         if logs:
             log(epoch, phase, i, logs)
         if not bar.disable:
-            bar.set_postfix(logs, refresh=False)
+            if time.monotonic() >= log.postfix_due:  # reads device values: at the display rate, not every batch
+                log.postfix_due = time.monotonic() + POSTFIX_S
+                numbers = read_numbers("postfix", list(logs.values()), [i] * len(logs))[0]  # one transfer
+                bar.set_postfix(dict(zip(logs, numbers.tolist())), refresh=False)
             bar.update()
     return reducer.result() if i >= 0 else None
 
@@ -156,6 +164,7 @@ class _BatchLog:
         logged = [int(t.step.max()) for tag, t in history.steps.items() if tag.startswith(f"{self.train}/") and len(t)]
         self.done = max(max(logged, default=0), first * lengths.get(self.train, 0))
         self.listened = any(getattr(type(cb), "on_log", Callback.on_log) is not Callback.on_log for cb in cbs.active)
+        self.postfix_due = 0.0  # when a progress bar's metrics may next be read (time.monotonic())
 
     def __call__(self, epoch: int, phase: str, batch: int, logs: Mapping[str, Any]) -> None:
         if phase == self.train:

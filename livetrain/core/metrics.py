@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .steps import check_number
+
 REDUCTIONS = ("mean", "sum", "first", "last", "concat")
 
 
@@ -44,8 +46,33 @@ def _float(key: str, number: int | float) -> float:
                             f"got an int of {int(number).bit_length()} bits") from None
 
 
+def device_number(key: str, value: Any) -> Any:
+    """``value`` as something to add up without reading it: a float for Python and numpy numbers, and a torch
+    tensor (detached, 0-d) or a JAX array as it is, so that the device adds and the host does not wait for it.
+    Anything that cannot be a number is a ``TypeError`` naming ``key``.
+
+    Example:
+        >>> device_number("loss", np.float32(0.5)), device_number("n", 3)
+        (0.5, 3.0)
+    """
+    if type(value) is float:
+        return value
+    if isinstance(value, (int, float, np.number, np.bool_)):
+        return _float(key, value)
+    try:
+        check_number(key, value)
+    except TypeError as exc:
+        raise TypeError(f"metric {exc}") from None
+    if isinstance(value, (np.ndarray, list, tuple)) or not hasattr(value, "reshape"):
+        return to_float(key, value[0] if isinstance(value, (list, tuple)) else value)
+    if hasattr(value, "detach"):
+        value = value.detach()  # a loss with its graph: adding it up must not keep every batch's graph alive
+    return value if value.ndim == 0 else value.reshape(())
+
+
 class EpochMeans:
-    """Running means of batch metrics, weighted by batch size.
+    """Running means of batch metrics, weighted by batch size. Device values (torch, JAX) are added up on their
+    device and read once, by :meth:`means`.
 
     Example:
         >>> m = EpochMeans()
@@ -63,12 +90,12 @@ class EpochMeans:
         if not (weight >= 0 and math.isfinite(weight)):
             raise ValueError(f"batch weight must be a finite number >= 0, got {weight!r}")
         for k, v in values.items():
-            self._sums[k] = self._sums.get(k, 0.0) + v * weight
+            self._sums[k] = self._sums.get(k, 0.0) + device_number(k, v) * weight
             self._weights[k] = self._weights.get(k, 0.0) + weight
 
     def means(self) -> dict[str, float]:
-        """The weighted mean of each key seen so far (NaN where the total weight is 0)."""
-        return {k: (s / self._weights[k] if self._weights[k] else math.nan) for k, s in self._sums.items()}
+        """The weighted mean of each key seen so far (NaN where the total weight is 0); reads the device sums."""
+        return {k: (to_float(k, s) / self._weights[k] if self._weights[k] else math.nan) for k, s in self._sums.items()}
 
 
 def to_numpy(value: Any) -> Any:
@@ -123,10 +150,11 @@ class EpochReducer:
         self._other: dict[str, np.ndarray] = {}
         self._parts: dict[str, list[np.ndarray]] = {}
 
-    def add(self, values: Mapping[str, Any], weight: float = 1.0) -> dict[str, float]:
-        """Add one batch; returns its ``"mean"``-reduced metrics as floats (the batch's logs)."""
+    def add(self, values: Mapping[str, Any], weight: float = 1.0) -> dict[str, Any]:
+        """Add one batch; returns its ``"mean"``-reduced metrics (the batch's logs): floats, or device values as they
+        are (see :func:`device_number`: they are not read here)."""
         try:
-            means = {k: to_float(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
+            means = {k: device_number(k, v) for k, v in values.items() if self.reduce.get(k, "mean") == "mean"}
         except TypeError as exc:
             exc.add_note("livetrain: metrics are averaged over the epoch unless train_loop(reduce={key: 'sum'}) "
                          "(e.g. per-class counts), 'first'/'last' (e.g. images) or 'concat' (e.g. predictions) says "

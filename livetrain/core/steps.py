@@ -254,9 +254,10 @@ def check_number(tag: str, value: Any) -> None:
         raise TypeError(f"{tag!r}: expected {_EXPECTED}, got {_describe(value)}")
 
 
-def read_numbers(tag: str, values: Sequence[Any], steps: Sequence[int]) -> tuple[np.ndarray, TypeError | None]:
+def read_numbers(tag: str, values: Sequence[Any], steps: Sequence[float],
+                 axis: str = "step") -> tuple[np.ndarray, TypeError | None]:
     """``values`` as float64, read in as few batches as there are value types; what is not a number reads as NaN,
-    and the ``TypeError`` returned names ``tag`` and the first such value's step.
+    and the ``TypeError`` returned names ``tag`` and the first such value's step (or its place on ``axis``).
 
     Example:
         >>> read_numbers("loss", [0.5, 1, np.float32(2)], [0, 1, 2])[0].tolist()
@@ -285,7 +286,7 @@ def read_numbers(tag: str, values: Sequence[Any], steps: Sequence[int]) -> tuple
         out[where] = read
     if bad is None:
         return out, None
-    return out, TypeError(f"trace {tag!r}: the value logged at step {steps[bad]} is not a number; expected "
+    return out, TypeError(f"trace {tag!r}: the value logged at {axis} {steps[bad]:g} is not a number; expected "
                           f"{_EXPECTED}, got {_describe(values[bad])}. It reads as NaN")
 
 

@@ -27,6 +27,7 @@ from bokeh.plotting import figure
 from ..core.checks import names, whole
 from ..core.history import History
 from ..core.metrics import to_float
+from ..core.steps import read_numbers
 from ..core.throttle import run_again
 from ..frames.base import BEST_FILTER, plotted
 from .base import LiveView, saved_keys, stream_columns, stream_rows
@@ -366,19 +367,19 @@ class LinePlotsCallback(LiveView):
     def _read_rows(self, rows: list[tuple[Any, ...]], n: int) -> None:
         """Replace the raw values in the first ``n`` of ``rows`` (per-batch rows, as ``on_batch_end`` recorded them)
         by the numbers drawn, all at once: reading a JAX or torch value waits for the device, so it happens here,
-        once per push, not once per batch (only the newest value may still be computing). A value that is not a
-        number is a gap, with one warning naming its key; an interrupt leaves ``rows`` raw. Rows appended meanwhile
-        stay raw, after the first ``n``."""
-        rows[:n] = [(row[0], *(self._read(key, value) for key, value in zip(self.keys, row[1:]))) for row in rows[:n]]
-
-    def _read(self, key: str, value: Any) -> float:
-        if type(value) is float:
-            return plotted(value)
-        try:
-            return plotted(to_float(key, value))
-        except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
-            self._warn_once(f"batch:{key}", f"on_batch_end: {exc}; {type(self).__name__} draws it as a gap")
-            return math.nan
+        once per push and key (one transfer of the key's values), not once per batch. A value that is not a number
+        is a gap, with one warning naming its key; an interrupt leaves ``rows`` raw. Rows appended meanwhile stay
+        raw, after the first ``n``."""
+        if not n:
+            return
+        xs = [row[0] for row in rows[:n]]
+        columns = []
+        for i, key in enumerate(self.keys, start=1):
+            numbers, error = read_numbers(key, [row[i] for row in rows[:n]], xs, axis=AXES[self.x])
+            if error is not None:
+                self._warn_once(f"batch:{key}", f"on_batch_end: {error}; {type(self).__name__} draws it as a gap")
+            columns.append([plotted(x) for x in numbers.tolist()])
+        rows[:n] = list(zip(xs, *columns))
 
     def on_exception(self, exception: BaseException, history: History) -> None:
         what = "interrupted" if isinstance(exception, KeyboardInterrupt) else f"stopped: {type(exception).__name__}"

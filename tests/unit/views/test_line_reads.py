@@ -60,8 +60,8 @@ def test_a_value_that_is_not_a_number_is_a_gap_with_one_warning_naming_its_key()
             cb.on_batch_end(b, "train", logs)
         cb.flush()
     assert [str(w.message) for w in caught] == [
-        "livetrain: on_batch_end: metric 'loss': expected a number or a 0-d array/tensor, got str 'high'; "
-        "LinePlotsCallback draws it as a gap"]
+        "livetrain: on_batch_end: trace 'loss': the value logged at epoch 0.5 is not a number; expected a number or "
+        "a 0-d (one-element) array/tensor, got str 'high'. It reads as NaN; LinePlotsCallback draws it as a gap"]
     data = cb.batch_sources["train"].data
     loss, acc = data[cb.columns["loss"]], data[cb.columns["acc"]]
     assert [math.isnan(x) for x in loss] == [True, True, False, True] and loss[2] == 0.25
