@@ -10,7 +10,16 @@ from typing import Any
 
 #: Public name -> (the framework's import name, ``"module:attribute"``).
 ADAPTERS: dict[str, tuple[str, str]] = {
+    "LightningLogger": ("lightning", "livetrain.adapters.lightning:LightningLogger"),
+    "LightningCallback": ("lightning", "livetrain.adapters.lightning:LightningCallback"),
+    "AccelerateTracker": ("accelerate", "livetrain.adapters.accelerate:AccelerateTracker"),
+    "KerasCallback": ("keras", "livetrain.adapters.keras:KerasCallback"),
+    "HFCallback": ("transformers", "livetrain.adapters.hf:HFCallback"),
+    "IgniteLogger": ("ignite", "livetrain.adapters.ignite:IgniteLogger"),
+    "FastaiCallback": ("fastai", "livetrain.adapters.fastai:FastaiCallback"),
 }
+#: The pip name of a framework whose import name differs.
+PIP_NAMES = {"ignite": "pytorch-ignite"}
 
 
 def load(name: str) -> Any:
@@ -30,5 +39,5 @@ def load(name: str) -> Any:
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] == framework:
             raise ImportError(f"livetrain.{name} needs {framework}, which is not installed: pip install "
-                              f"{framework}") from exc
+                              f"{PIP_NAMES.get(framework, framework)}") from exc
         raise

@@ -32,9 +32,10 @@ class Recorder:
         >>> rec = Recorder(callbacks=[])
         >>> rec.log({"train/loss": 0.5}, step=1)
         >>> rec.epoch_end(0, "val", {"loss": 0.4})
+        >>> rec.record({"notes": "lr = 0.1"}, "text", step=1)
         >>> rec.end()
-        >>> rec.history["val"]["loss"], rec.history.steps["train/loss"].value.tolist()
-        ([0.4], [0.5])
+        >>> h = rec.history; h["val"]["loss"], h.steps["train/loss"].value.tolist(), h.records["notes"].kind
+        ([0.4], [0.5], 'text')
     """
 
     def __init__(self, callbacks: Iterable[Callback] | None = None, *, history: History | None = None,
@@ -57,8 +58,8 @@ class Recorder:
         if self._begun or not self.drawing:
             return
         self._begun = True
-        self._safely("set_params", lambda: self.callbacks.set_params({"phases": [], "steps": {}, **params}))
-        self._safely("on_train_begin", lambda: self.callbacks.on_train_begin(self.history))
+        self.safely("set_params", lambda: self.callbacks.set_params({"phases": [], "steps": {}, **params}))
+        self.safely("on_train_begin", lambda: self.callbacks.on_train_begin(self.history))
 
     def log(self, metrics: Mapping[str, Any], step: int | None = None, *, epoch: float | None = None) -> None:
         """Step-level values, tagged ``phase/key``, at global ``step`` (a torch or JAX scalar is read when drawn)."""
@@ -67,7 +68,19 @@ class Recorder:
         at = self.history.log(metrics, step, epoch=epoch)
         if self.drawing:
             self.begin()
-            self._safely("on_log", lambda: self.callbacks.on_log(at, metrics, self.history))
+            self.safely("on_log", lambda: self.callbacks.on_log(at, metrics, self.history))
+
+    def record(self, values: Mapping[str, Any], kind: str, step: int | None = None) -> None:
+        """Non-scalar values of one ``kind`` (``"image"``, ``"histogram"``, ``"text"``, ``"hparams"``...), by tag,
+        into ``history.records`` at ``step``, then the views' ``on_log``."""
+        if not values:
+            return
+        at = step
+        for tag, value in values.items():
+            at = self.history.record(tag, kind, value, at)
+        if self.drawing:
+            self.begin()
+            self.safely("on_log", lambda: self.callbacks.on_log(at, values, self.history))  # type: ignore[arg-type]
 
     def epoch_end(self, epoch: int, phase: str, values: Mapping[str, Any]) -> None:
         """``phase``'s values of ``epoch`` (0-based) into ``history[phase]``, then the views' ``on_epoch_end``."""
@@ -76,7 +89,7 @@ class Recorder:
         self.history.append(phase, values, epoch=epoch)
         if self.drawing:
             self.begin()
-            self._safely("on_epoch_end", lambda: self.callbacks.on_epoch_end(epoch, phase, self.history))
+            self.safely("on_epoch_end", lambda: self.callbacks.on_epoch_end(epoch, phase, self.history))
             self._save()
 
     def end(self, exception: BaseException | None = None) -> None:
@@ -86,17 +99,18 @@ class Recorder:
             return
         self._ended = True
         if exception is None:
-            self._safely("on_train_end", lambda: self.callbacks.on_train_end(self.history))
+            self.safely("on_train_end", lambda: self.callbacks.on_train_end(self.history))
         else:
-            self._safely("on_exception", lambda: self.callbacks.on_exception(exception, self.history))
+            self.safely("on_exception", lambda: self.callbacks.on_exception(exception, self.history))
         self._save()
 
     def _save(self) -> None:
         if self.history_path is not None:
-            self._safely("save", lambda: self.history.save(self.history_path))  # type: ignore[arg-type]
+            self.safely("save", lambda: self.history.save(self.history_path))  # type: ignore[arg-type]
 
-    def _safely(self, what: str, action: Callable[[], object]) -> None:
-        """Run ``action``; an ``Exception`` warns once per ``what`` and training goes on."""
+    def safely(self, what: str, action: Callable[[], object]) -> None:
+        """Run ``action``; an ``Exception`` warns once per ``what`` (naming it) and training goes on: an adapter's hooks
+        run their work through this."""
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - an adapter must never stop the framework's training

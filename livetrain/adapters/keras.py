@@ -1,0 +1,120 @@
+"""``KerasCallback``: a Keras 3 callback that feeds livetrain's views, on any backend (torch, JAX, TensorFlow).
+
+It hooks ``on_train_batch_end`` (step traces), ``on_epoch_end`` (epoch values: ``val_`` keys are phase ``val``, the
+others ``train``) and ``on_train_end``. Steps are global: batches since training began, counted from 1.
+
+Caveats:
+
+- Keras's batch logs are not the batch's values: they are the running means since the epoch began (its metrics
+  accumulate over the epoch). They are logged as ``train/<metric> (running mean)``; the epoch's value (the last
+  running mean) is ``train/<metric>`` at the epoch's last step.
+- Keras's asynchronous batch dispatch is kept (``async_safe = True``): the batch hook runs in Keras's worker
+  thread on the logs Keras has already read there, reads nothing itself, and logs the batches in order.
+- Keras tells callbacks nothing about an exception or an interrupt: such a run is not ended by the callback (a
+  notebook cell's end still leaves the views' last state).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import keras
+
+from ..core.callback import Callback
+from ..core.history import History
+from ..views.scalars import is_scalar
+from .base import Recorder, by_phase, tagged
+
+#: What the batch traces' tags add to the metric's name: Keras's batch logs are running means since the epoch began.
+RUNNING_MEAN = " (running mean)"
+
+
+class KerasCallback(keras.callbacks.Callback):
+    """Live views of a Keras ``fit()``: per-batch running means and per-epoch values, train and validation.
+
+    ``history[phase][metric]`` holds one value per epoch, equal to ``fit()``'s ``History.history`` (``val_loss`` is
+    ``history["val"]["loss"]``); ``history.steps`` holds the traces ``train/<metric> (running mean)`` at every batch
+    and ``<phase>/<metric>`` at each epoch's last step. Use one callback per ``fit()``.
+
+    Args:
+        callbacks: livetrain views (default: a live :class:`~livetrain.Board`).
+        history: a :class:`~livetrain.History` to go on from (its steps continue after its last one).
+        history_path: save the history there at every epoch end and at the end of training.
+
+    Example::
+
+        import os
+        os.environ["KERAS_BACKEND"] = "torch"  # any backend, set before keras is imported
+        import keras, livetrain
+
+        cb = livetrain.KerasCallback()  # a live Board; or callbacks=[livetrain.LinePlotsCallback()]
+        model.fit(x, y, validation_data=(xv, yv), epochs=10, callbacks=[cb])
+        cb.history["val"]["loss"]
+    """
+
+    async_safe = True  #: Keras dispatches the batch hooks asynchronously (keras/src/callbacks/callback_list.py)
+
+    def __init__(self, callbacks: Iterable[Callback] | None = None, *, history: History | None = None,
+                 history_path: str | os.PathLike | None = None) -> None:
+        super().__init__()
+        self.recorder = Recorder(callbacks, history=history, history_path=history_path)
+        self._lock = threading.Lock()
+        self._begun: deque[int] = deque()  # the batches begun (main thread), whose ends are not logged yet
+        self._waiting: dict[int, Mapping[str, Any]] = {}  # ends that arrived before an earlier one
+        self._offset = 0  # global steps before this epoch
+        self._epoch = 0
+        self._batches = 0  # batches of this epoch logged
+
+    @property
+    def history(self) -> History:
+        """The run's :class:`~livetrain.History` (the recorder's)."""
+        return self.recorder.history
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        traces = self.history.steps.values()
+        self._offset = max((int(t.step[-1]) for t in traces if len(t)), default=0)
+        steps = self.params.get("steps")
+        self.recorder.begin(epochs=self.params.get("epochs"), phases=["train", "val"],
+                            steps={"train": steps} if steps else {})
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._epoch, self._batches = epoch, 0
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._begun.append(batch)  # the main thread, in order: the batch ends are logged in this order
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self._waiting[batch] = logs or {}
+            while self._waiting:
+                first = min(self._waiting)
+                if len(self._begun) > 1 and first >= self._begun[1]:  # an earlier batch's end is still on its way
+                    return
+                if self._begun:
+                    self._begun.popleft()
+                self._log_batch(first, self._waiting.pop(first))
+
+    def _log_batch(self, batch: int, logs: Mapping[str, Any]) -> None:
+        steps = self.params.get("steps")
+        done = min(batch + 1, steps or batch + 1)  # the last execution of steps_per_execution batches may be short
+        self._batches = max(self._batches, done)
+        values = {f"train/{key}{RUNNING_MEAN}": value for key, value in logs.items() if is_scalar(value)}
+        self.recorder.log(values, self._offset + done, epoch=self._epoch + (done / steps if steps else 0))
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        with self._lock:  # Keras waited for the batch hooks: log any end still held back
+            for batch in sorted(self._waiting):
+                self._log_batch(batch, self._waiting.pop(batch))
+            self._begun.clear()
+        self._offset += self._batches
+        phases = by_phase(logs or {}, {"val_": "val"}, keep=is_scalar)
+        self.recorder.log({tag: value for phase, values in phases.items()
+                           for tag, value in tagged(values, phase).items()}, self._offset, epoch=epoch + 1)
+        for phase, values in phases.items():
+            self.recorder.epoch_end(epoch, phase, values)
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self.recorder.end()
