@@ -70,6 +70,9 @@ class Throttle:
         self._idle = False
         self._serving = False  # the helper will look at _pending again before it idles or ends: a request needs no lock
         self._helper: threading.Thread | None = None
+        #: ``True``: :meth:`request` never runs the action in the caller's thread; the helper runs it (within
+        #: ``interval``), so a caller that logs never pays for an update
+        self.background = False
 
     def request(self) -> None:
         """Ask for a run: now if the interval is up (and no helper serves), else once at the end of the interval."""
@@ -79,7 +82,7 @@ class Throttle:
                 return
         with self.lock:
             self._pending = True
-            if time.monotonic() >= self._next and not self._serving:
+            if time.monotonic() >= self._next and not self._serving and not self.background:
                 self._run()
                 return
             self._wake_helper()

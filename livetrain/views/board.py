@@ -256,6 +256,8 @@ class Board(LiveView):
         self.groups: dict[str, list[str]] = {}  #: ``add_scalars`` panels: title -> their tags
         self.group_id = f"livetrain-board-{make_id()}"  # what the page's scalar controls act on
         super().__init__(interval)
+        # pushes (and new panels) are made in the throttle's thread, not the caller's; a replica (interval 0) draws now
+        self.throttle.background = interval > 0
         self.build_layout(())
 
     def build_layout(self, phases: tuple[str, ...]) -> None:
@@ -311,15 +313,21 @@ class Board(LiveView):
         self._arrived.append((step, logs, history))
         if self.throttle.lock.acquire(blocking=False):  # a push in progress: it stages them itself, training goes on
             try:
-                self._stage_arrived()
+                self._stage_arrived(new_panels=False)
             finally:
                 self.throttle.lock.release()
         self._request()
 
-    def _stage_arrived(self) -> None:
-        """Stage the values that arrived (under the lock), making panels for new tags."""
+    def _stage_arrived(self, new_panels: bool = True) -> None:
+        """Stage the values that arrived (under the lock), making panels for new tags; with ``new_panels=False``
+        (in the caller's thread: building a Bokeh figure takes a tenth of a second or more) stop at the first call
+        that needs a new panel, and leave it and the later ones to the push."""
         while self._arrived:
-            step, logs, history = self._arrived.popleft()
+            step, logs, history = self._arrived[0]
+            if not new_panels and any(self._panel_of.get(t, t) not in self.panels for t in logs
+                                      if self.only is None or t in self.only):
+                return
+            self._arrived.popleft()
             records = getattr(history, "records", {})
             for tag, value in logs.items():
                 if self.only is not None and tag not in self.only:
