@@ -23,11 +23,13 @@ Example:
 from . import summary
 from .core.callback import Callback, CallbackDisabledWarning, CallbackList
 from .core.classscores import ClassScoresCallback
+from .core.distributed import AcrossRanks
 from .core.history import History
 from .core.loop import train_loop
 from .display import set_transport
 from .doctor import doctor
 from .export import FrameExporter
+from .sources.jsonl import JsonlWriter
 from .views import (
     Board,
     ConfusionMatrixCallback,
@@ -56,8 +58,8 @@ def __getattr__(name: str) -> object:
     if name in ADAPTERS:
         return load(name)
     raise AttributeError(f"module 'livetrain' has no attribute {name!r}")
-__all__ = ["Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ClassScoresCallback",
+__all__ = ["AcrossRanks", "Board", "Callback", "CallbackDisabledWarning", "CallbackList", "ClassScoresCallback",
            "ConfusionMatrixCallback", "Dashboard", "EmbeddingCallback", "FrameExporter", "HBarPlotsCallback",
-           "HistogramsCallback", "History", "ImagePlotsCallback", "LinePlotsCallback", "LiveView",
+           "HistogramsCallback", "History", "ImagePlotsCallback", "JsonlWriter", "LinePlotsCallback", "LiveView",
            "ModelSummaryCallback", "PRCurvesCallback", "PredictionSheetCallback", "SummaryWriter", "VBarPlotsCallback",
            "Watcher", "doctor", "set_transport", "summary", "train_loop", "watch", "__version__"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from .core.callback import Callback
 from .core.checks import whole
+from .core.distributed import is_rank_zero
 from .core.history import History
 from .core.steps import Records, Trace
 from .frames import CHOICES, open_renderer
@@ -140,6 +141,8 @@ class FrameExporter(Callback):
             self._by_epoch = True
 
     def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        if not is_rank_zero():  # a distributed run: rank 0 alone draws and writes
+            return
         lengths = {p: {k: len(v) for k, v in series.items()} for p, series in history.items()}
         latest = {k: v[-1] for k, v in history.get(phase, {}).items() if v}
         with self._lock:
@@ -155,7 +158,7 @@ class FrameExporter(Callback):
     def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
         """Note ``step`` (O(1)); when a step ends (the first call of a later step) and its frame is due, note the
         history's lengths then (O(tags))."""
-        if self._by_epoch:
+        if self._by_epoch or not is_rank_zero():
             return
         if step != self._step and self._step is not None:
             self._steps_ended += 1
@@ -222,6 +225,8 @@ class FrameExporter(Callback):
         """Write the frames as a looping GIF; ``options`` go to :func:`livetrain.frames.gif.save_gif`."""
         from .frames.gif import save_gif  # Pillow, only once a GIF is written
 
+        if not is_rank_zero():  # a distributed run's other ranks record nothing and write nothing
+            return Path(path)
         frames = self.frames()
         if not frames:
             raise ValueError("nothing was recorded: pass the exporter to train_loop after its view, or the writer "
@@ -230,6 +235,8 @@ class FrameExporter(Callback):
 
     def save_frames(self, folder: str | os.PathLike) -> list[Path]:
         """Write one PNG per frame: ``epoch_0001.png`` and on (epochs count from 1), or ``step_0000000.png`` and on."""
+        if not is_rank_zero():
+            return []
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frames = self.frames()

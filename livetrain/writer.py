@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .core.callback import Callback, CallbackList
+from .core.distributed import is_rank_zero
 from .core.history import History
 from .core.metrics import to_float, to_numpy
 from .core.modelsummary import summarize
@@ -164,7 +165,8 @@ class SummaryWriter:
         purge_step, max_queue, flush_secs, filename_suffix: torch's. Files are flushed within ``interval`` seconds of
             each call, so ``max_queue`` and ``flush_secs`` change nothing; ``purge_step`` is not supported (a warning).
         logdir: tensorboardX's name for ``log_dir``.
-        write_to_disk: ``False``: no event files, only the live board and the history (tensorboardX's name).
+        write_to_disk: ``False``: no event files, only the live board and the history (tensorboardX's name). In a
+            distributed run, only global rank 0 writes files and shows the board.
         show: ``False``: no live board (the history and the files still get everything).
         x: the scalar panels' x axis: ``"step"``, ``"wall"`` (time of day) or ``"relative"`` (seconds since the start).
         history: a :class:`~livetrain.History` to record into (default: a new one, :attr:`history`).
@@ -190,7 +192,7 @@ class SummaryWriter:
         self.log_dir = str(log_dir or logdir or default_log_dir(comment))
         self.purge_step, self.max_queue, self.flush_secs = purge_step, max_queue, flush_secs
         self.filename_suffix = filename_suffix
-        self.write_to_disk = bool(write_to_disk)
+        self.write_to_disk = bool(write_to_disk) and is_rank_zero()  # a distributed run: rank 0 alone writes
         self.history = History() if history is None else history
         self.board = Board(x=x, interval=interval) if show else None  #: the live dashboard (``show=False``: none)
         self._hooks = CallbackList([*([self.board] if self.board is not None else []), *callbacks])

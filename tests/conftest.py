@@ -1,12 +1,12 @@
 """Shared fixtures of the test suite, and its markers: each test gets the marker of its folder (``unit``,
-``kernel``, ``browser``, ``contract``, ``codebase``, ``adapters``) unless it names one itself; ``pytest -m unit``
-runs the quick ones."""
+``kernel``, ``browser``, ``contract``, ``codebase``, ``adapters``, ``distributed``) unless it names one itself;
+``pytest -m unit`` runs the quick ones."""
 from pathlib import Path
 
 import pytest
 from kernel_session import KernelSession
 
-LAYERS = ("unit", "kernel", "browser", "contract", "codebase", "adapters")
+LAYERS = ("unit", "kernel", "browser", "contract", "codebase", "adapters", "distributed")
 HERE = Path(__file__).parent
 
 

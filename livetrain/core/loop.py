@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .callback import Callback, CallbackList
 from .checks import whole
+from .distributed import across_ranks, is_rank_zero, world
 from .history import History
 from .metrics import EpochReducer, batch_size, to_float
 from .steps import read_numbers
@@ -24,7 +25,7 @@ POSTFIX_S = 0.1  #: the least time between two updates of a progress bar's metri
 def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
                callbacks: Iterable[Callback] = (), *, history: History | None = None,
                history_path: str | os.PathLike | None = None, reduce: Mapping[str, str] | None = None,
-               progress: bool = True) -> History:
+               progress: bool = True, group: Any = None) -> History:
     """Run ``epochs`` epochs; in each, every phase of ``loaders`` in order, calling ``step`` per batch.
 
     ``step(batch, phase)`` trains or evaluates on one batch and returns its metrics: Python
@@ -48,6 +49,12 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     what callbacks add to it is saved too; each save appends only what is new (see :meth:`History.save`). A save
     that fails (a full disk) warns once; training goes on and the history stays in memory.
 
+    Distributed (``torch.distributed``, every rank running the loop on its shard): each epoch's means are the global
+    ones, weighted by batch size over every rank of ``group`` (default: the world), and ``"sum"`` metrics are summed
+    over the ranks, in one ``all_reduce`` per phase; the other reductions, and the per-batch traces, are each
+    rank's own. Only global rank 0 shows progress bars and views and saves to ``history_path``; the other ranks keep
+    their history in memory.
+
     A phase whose loader yields no batches in an epoch is skipped in that epoch (no value, no ``on_epoch_end``),
     with one warning naming it. A generator or other iterator is used up by the first epoch: pass a list or a
     re-iterable loader. This is a warning, not an error up front, because an iterator may restart itself when
@@ -69,13 +76,14 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
     history = History() if history is None else history
     EpochReducer(reduce)  # bad reductions fail here, before any training
     cbs = CallbackList(callbacks)
-    saver = _Saver(history_path)
-    if history_path is not None:
+    saver = _Saver(history_path if is_rank_zero() else None)
+    if history_path is not None and is_rank_zero():
         history.path = history_path  # large arrays leave memory once saved there
     first = max((history.epochs(p) for p in loaders), default=0)
     steps = {p: len(ld) for p, ld in loaders.items() if isinstance(ld, Sized)}
     log = _BatchLog(history, cbs, list(loaders), steps, first)
     cbs.set_params({"epochs": first + epochs, "phases": list(loaders), "steps": steps})
+    progress = progress and is_rank_zero()
     epoch_bar = tqdm(range(first, first + epochs), desc="epoch", disable=not progress)
     # one bar per phase, reset every epoch: a saved notebook keeps a few bars, not one per epoch
     bars = [tqdm(desc=p, total=steps.get(p), leave=False, disable=not progress) for p in loaders]
@@ -84,7 +92,7 @@ def train_loop(step: Step, loaders: Mapping[str, Iterable], epochs: int,
         cbs.on_train_begin(history)
         for epoch in epoch_bar:
             for (phase, loader), bar in zip(loaders.items(), bars):
-                values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce, log)
+                values = _run_phase(step, loader, epoch, phase, cbs, bar, reduce, log, group)
                 if values is None:
                     empty.warn(phase, loader, epoch)
                     continue
@@ -125,7 +133,7 @@ def _check(step: Any, loaders: Any, epochs: Any, history: Any) -> None:
 
 
 def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: CallbackList,
-               bar: tqdm, reduce: Mapping[str, str] | None, log: _BatchLog) -> dict[str, Any] | None:
+               bar: tqdm, reduce: Mapping[str, str] | None, log: _BatchLog, group: Any) -> dict[str, Any] | None:
     """One phase of one epoch; returns its reduced metrics, or ``None`` if the loader yielded no batch."""
     cbs.on_epoch_begin(epoch, phase)
     reducer = EpochReducer(reduce)
@@ -149,7 +157,9 @@ def _run_phase(step: Step, loader: Iterable, epoch: int, phase: str, cbs: Callba
                 numbers = read_numbers("postfix", list(logs.values()), [i] * len(logs))[0]  # one transfer
                 bar.set_postfix(dict(zip(logs, numbers.tolist())), refresh=False)
             bar.update()
-    return reducer.result() if i >= 0 else None
+    if world(group) is None:
+        return reducer.result() if i >= 0 else None
+    return reducer.result(partial(across_ranks, group=group)) or None  # every rank, batches or not: a collective
 
 
 class _BatchLog:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from .steps import check_number
+
+#: ``combine(weighted sums, weights, totals) -> (means, totals)``: see :meth:`EpochReducer.result`.
+Combine = Callable[[dict[str, Any], dict[str, float], dict[str, np.ndarray]], tuple[dict[str, float], dict[str, Any]]]
 
 REDUCTIONS = ("mean", "sum", "first", "last", "concat")
 
@@ -57,8 +60,10 @@ def device_number(key: str, value: Any) -> Any:
     """
     if type(value) is float:
         return value
-    if isinstance(value, (int, float, np.number, np.bool_)):
+    if isinstance(value, (int, float)):
         return _float(key, value)
+    if isinstance(value, (np.number, np.bool_)):
+        return to_float(key, value)
     try:
         check_number(key, value)
     except TypeError as exc:
@@ -92,6 +97,10 @@ class EpochMeans:
         for k, v in values.items():
             self._sums[k] = self._sums.get(k, 0.0) + device_number(k, v) * weight
             self._weights[k] = self._weights.get(k, 0.0) + weight
+
+    def totals(self) -> tuple[dict[str, Any], dict[str, float]]:
+        """The weighted sum of each key (a device value stays on its device) and its total weight."""
+        return dict(self._sums), dict(self._weights)
 
     def means(self) -> dict[str, float]:
         """The weighted mean of each key seen so far (NaN where the total weight is 0); reads the device sums."""
@@ -171,8 +180,10 @@ class EpochReducer:
                 self._parts.setdefault(k, []).append(np.atleast_1d(to_array(k, v)))
         return means
 
-    def result(self) -> dict[str, Any]:
-        """The epoch's value of every metric seen."""
+    def result(self, combine: Combine | None = None) -> dict[str, Any]:
+        """The epoch's value of every metric seen. ``combine(sums, weights, totals)`` (e.g.
+        :func:`~livetrain.core.distributed.across_ranks`) turns the means' weighted sums and weights, and the
+        ``"sum"`` metrics' totals, into the means and totals to use (the global ones of a distributed run)."""
         joined = {}
         for k, parts in self._parts.items():
             try:
@@ -181,7 +192,11 @@ class EpochReducer:
                 shapes = sorted({p.shape[1:] for p in parts})
                 raise ValueError(f"metric {k!r} (reduce 'concat'): batches must agree on every axis but the first, "
                                  f"got item shapes {shapes}") from exc
-        return self._means.means() | self._other | joined
+        if combine is None:
+            return self._means.means() | self._other | joined
+        totals = {k: v for k, v in self._other.items() if self.reduce.get(k) == "sum"}
+        means, summed = combine(*self._means.totals(), totals)
+        return means | self._other | summed | joined
 
 
 def batch_size(batch: Any) -> int | None:

@@ -1,4 +1,5 @@
-"""The sources layer: readers that follow a log written by anything (another process, another language) as it grows.
+"""The sources layer: readers that follow a log written by anything (another process, another language) as it grows,
+and :class:`~livetrain.sources.jsonl.JsonlWriter`, which writes a run as JSONL for them.
 
 A new format is one module with a reader class (``Reader(path)``, whose ``read()`` returns the
 :class:`~livetrain.sources.base.Point`\\ s completed since the last call), its test, and one line in :data:`FORMATS`.

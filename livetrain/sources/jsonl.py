@@ -1,4 +1,4 @@
-"""JSON Lines logs: one JSON object a line, written by any language.
+"""JSON Lines logs: one JSON object a line, written by any language (:class:`JsonlWriter` writes them from Python).
 
 The format (documented in the README)::
 
@@ -14,9 +14,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import warnings
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..core.callback import Callback
+from ..core.distributed import is_rank_zero
+from ..core.history import History
+from ..core.steps import read_numbers
 from .base import Point, Tail
 
 _RESERVED = ("step", "epoch", "phase", "time", "wall", "metrics")
@@ -116,3 +125,70 @@ class JsonlReader:
             self._warned = True
             warnings.warn(f"livetrain: {self.tail.path}: {message} (this is the only warning for this file)",
                           RuntimeWarning, stacklevel=3)
+
+
+class JsonlWriter(Callback):
+    """Writes a run as this JSONL format, for a notebook to :func:`~livetrain.watch` while the run goes on elsewhere:
+    a ``torchrun`` job, processes forked by Accelerate's ``notebook_launcher``, a job on a cluster. Give it to
+    ``train_loop`` (or a :class:`~livetrain.SummaryWriter`'s ``callbacks``): the step-level traces (``on_log``) and
+    the epoch values not traced per batch (a test phase's) become records. Only global rank 0 writes. Values are
+    read in one transfer per write, at most every ``interval`` seconds and at each epoch's end, never per batch;
+    each write appends whole lines and flushes them.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from livetrain import train_loop
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.jsonl"
+        >>> _ = train_loop(lambda b, p: {"loss": b}, {"train": [1.0, 2.0]}, 1, [JsonlWriter(path)], progress=False)
+        >>> [(p.step, p.metrics) for p in JsonlReader(path).read()]
+        [(1, {'train/loss': 1.0}), (2, {'train/loss': 2.0})]
+    """
+
+    def __init__(self, path: str | os.PathLike[str], interval: float = 0.1) -> None:
+        self.path, self.interval = Path(path), interval
+        self._pending: list[tuple[int, float, float | None, str, Any]] = []  # step, wall, epoch, tag, value
+        self._traced: set[str] = set()
+        self._due = 0.0
+
+    def on_log(self, step: int, logs: Mapping[str, Any], history: History) -> None:
+        wall, records = time.time(), history.records
+        for tag, value in logs.items():
+            if tag not in records:  # scalars only: images, histograms... stay in the history
+                self._traced.add(tag)
+                self._pending.append((step, wall, None, tag, value))
+        if time.monotonic() >= self._due:
+            self._write()
+
+    def on_epoch_end(self, epoch: int, phase: str, history: Mapping[str, Mapping[str, list]]) -> None:
+        steps = getattr(history, "steps", {})
+        step = max((int(t.step[-1]) for t in steps.values() if len(t)), default=epoch + 1)
+        wall = time.time()
+        for key, values in history.get(phase, {}).items():
+            tag = f"{phase}/{key}"
+            if values and tag not in self._traced and np.ndim(values[-1]) == 0:
+                self._pending.append((step, wall, float(epoch + 1), tag, values[-1]))
+        self._write()
+
+    def on_train_end(self, history: History) -> None:
+        self._write()
+
+    def on_exception(self, exception: BaseException, history: History) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        self._due = time.monotonic() + self.interval
+        pending, self._pending = self._pending, []
+        if not pending or not is_rank_zero():
+            return
+        numbers, _ = read_numbers("jsonl", [p[4] for p in pending], [p[0] for p in pending])  # one transfer
+        lines, record = [], None
+        for (step, wall, epoch, tag, _), number in zip(pending, numbers.tolist()):
+            if record is None or record["step"] != step or tag in record["metrics"]:
+                record = {"step": step, "time": round(wall, 3), "metrics": {}}
+                if epoch is not None:
+                    record["epoch"] = epoch
+                lines.append(record)
+            record["metrics"][tag] = number if math.isfinite(number) else str(number).replace("inf", "Infinity")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in lines))

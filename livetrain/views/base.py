@@ -18,6 +18,7 @@ from bokeh.models import ColumnDataSource
 
 from ..core.callback import Callback
 from ..core.checks import names
+from ..core.distributed import is_rank_zero
 from ..core.history import History
 from ..core.throttle import Throttle, run_again
 from ..display import open_output
@@ -98,7 +99,10 @@ class LiveView(Callback, ABC):
         self._host, self.throttle, self._out = host, host.throttle, None
 
     def show(self) -> None:
-        """Display the plot in the current cell (again, if it was shown before)."""
+        """Display the plot in the current cell (again, if it was shown before); in a distributed run, on global
+        rank 0 only."""
+        if not is_rank_zero():
+            return
         if self._host is not self:
             self._host.show()
             return
@@ -127,7 +131,10 @@ class LiveView(Callback, ABC):
 
     def _request(self) -> None:
         """Ask for an update; called by subclasses after recording data under the lock. In a notebook, the
-        end of the cell then leaves the final state in the output, as ``on_train_end`` does."""
+        end of the cell then leaves the final state in the output, as ``on_train_end`` does. Another rank than 0 of a
+        distributed run only records."""
+        if not is_rank_zero():
+            return
         if self._host is not self:
             self._host._request()
             return
