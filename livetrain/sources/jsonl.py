@@ -28,6 +28,7 @@ from ..core.history import History
 from ..core.steps import read_numbers
 from .base import Point, Tail
 
+EPOCH_SUFFIX = " (epoch)"  #: what :class:`JsonlWriter` adds to an epoch value's tag when its batches are traced too
 _RESERVED = ("step", "epoch", "phase", "time", "wall", "metrics")
 _NONFINITE = {"NaN": math.nan, "nan": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "inf": math.inf,
               "-inf": -math.inf}
@@ -131,9 +132,10 @@ class JsonlWriter(Callback):
     """Writes a run as this JSONL format, for a notebook to :func:`~livetrain.watch` while the run goes on elsewhere:
     a ``torchrun`` job, processes forked by Accelerate's ``notebook_launcher``, a job on a cluster. Give it to
     ``train_loop`` (or a :class:`~livetrain.SummaryWriter`'s ``callbacks``): the step-level traces (``on_log``) and
-    the epoch values not traced per batch (a test phase's) become records. Only global rank 0 writes. Values are
-    read in one transfer per write, at most every ``interval`` seconds and at each epoch's end, never per batch;
-    each write appends whole lines and flushes them.
+    the epoch values become records, at the step the epoch ended; an epoch value whose tag has a per-batch trace is
+    named ``<phase>/<key> (epoch)`` (in a distributed ``train_loop``, the global mean beside rank 0's batches).
+    Only global rank 0 writes. Values are read in one transfer per write, at most every ``interval`` seconds and at
+    each epoch's end, never per batch; each write appends whole lines and flushes them.
 
     Example:
         >>> import tempfile, pathlib
@@ -141,7 +143,7 @@ class JsonlWriter(Callback):
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.jsonl"
         >>> _ = train_loop(lambda b, p: {"loss": b}, {"train": [1.0, 2.0]}, 1, [JsonlWriter(path)], progress=False)
         >>> [(p.step, p.metrics) for p in JsonlReader(path).read()]
-        [(1, {'train/loss': 1.0}), (2, {'train/loss': 2.0})]
+        [(1, {'train/loss': 1.0}), (2, {'train/loss': 2.0}), (2, {'train/loss (epoch)': 1.5})]
     """
 
     def __init__(self, path: str | os.PathLike[str], interval: float = 0.1) -> None:
@@ -165,8 +167,9 @@ class JsonlWriter(Callback):
         wall = time.time()
         for key, values in history.get(phase, {}).items():
             tag = f"{phase}/{key}"
-            if values and tag not in self._traced and np.ndim(values[-1]) == 0:
-                self._pending.append((step, wall, float(epoch + 1), tag, values[-1]))
+            if values and np.ndim(values[-1]) == 0:
+                named = f"{tag}{EPOCH_SUFFIX}" if tag in self._traced else tag
+                self._pending.append((step, wall, float(epoch + 1), named, values[-1]))
         self._write()
 
     def on_train_end(self, history: History) -> None:
@@ -183,7 +186,7 @@ class JsonlWriter(Callback):
         numbers, _ = read_numbers("jsonl", [p[4] for p in pending], [p[0] for p in pending])  # one transfer
         lines, record = [], None
         for (step, wall, epoch, tag, _), number in zip(pending, numbers.tolist()):
-            if record is None or record["step"] != step or tag in record["metrics"]:
+            if record is None or record["step"] != step or record.get("epoch") != epoch or tag in record["metrics"]:
                 record = {"step": step, "time": round(wall, 3), "metrics": {}}
                 if epoch is not None:
                     record["epoch"] = epoch

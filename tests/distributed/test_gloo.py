@@ -63,3 +63,15 @@ def test_only_rank_zero_draws_and_writes(run):
     assert not (out / "rank1").exists() or not any((out / "rank1").rglob("*")), list((out / "rank1").rglob("*"))
     pages = [line for line in done.stdout.splitlines() if "the live plot is at" in line]
     assert len(pages) == 3 and all("/rank0/" in line for line in pages)  # train_loop's, the own loop's, the writer's
+
+
+def test_the_notebook_watches_the_job_through_rank_zeros_log(run):
+    from livetrain import Watcher
+
+    out, _, _ = run
+    watcher = Watcher(out / "rank0" / "run.jsonl", callbacks=[])
+    watcher.poll()
+    steps = watcher.history.steps
+    assert steps["test/loss (epoch)"].value.tolist() == pytest.approx([weighted_mean(TEST)] * 2)  # global means
+    assert steps["train/loss (epoch)"].value.tolist() == pytest.approx([weighted_mean(TRAIN)] * 2)
+    assert steps["train/loss"].value.tolist() == pytest.approx([2.0, 4.5, 2.0, 4.5])  # rank 0's own batches
