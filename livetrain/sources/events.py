@@ -95,30 +95,37 @@ class EventsReader:
         metrics: dict[str, float] = {}
         records: dict[str, tuple[str, Any]] = {}
         for value in event.summary.value:
-            tag, kind = value.tag, value.WhichOneof("value")
-            if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
-                self.plugins[tag] = value.metadata.plugin_data.plugin_name
-            if kind == "simple_value":
-                metrics[tag] = value.simple_value
-            elif kind == "tensor" and self.plugins.get(tag) == "scalars":
-                number = _tensor_scalar(value.tensor)
-                if number is not None:
-                    metrics[tag] = number
-            elif kind == "tensor" and self.plugins.get(tag) == "text" and value.tensor.string_val:
-                records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
+            kind = value.WhichOneof("value")
+            if kind == "simple_value":  # the common case first: torch, tensorboardX and livetrain scalars
+                metrics[value.tag] = value.simple_value
+            elif kind == "tensor":
+                self._tensor(value, metrics, records)
             elif kind == "image":
                 picture = _decode_image(value.image.encoded_image_string)
                 if picture is not None:
-                    records[tag] = ("image", picture)
+                    records[value.tag] = ("image", picture)
             elif kind == "histo":
                 h = value.histo
-                records[tag] = ("histogram", {"min": h.min, "max": h.max, "num": int(h.num), "sum": h.sum,
-                                              "sum_squares": h.sum_squares,
-                                              "bucket_limit": np.asarray(h.bucket_limit, np.float64),
-                                              "bucket": np.asarray(h.bucket, np.float64)})
+                records[value.tag] = ("histogram", {"min": h.min, "max": h.max, "num": int(h.num), "sum": h.sum,
+                                                    "sum_squares": h.sum_squares,
+                                                    "bucket_limit": np.asarray(h.bucket_limit, np.float64),
+                                                    "bucket": np.asarray(h.bucket, np.float64)})
         if not metrics and not records:
             return None
-        return Point(metrics, int(event.step), float(event.wall_time), None, records or None)
+        return Point(metrics, event.step, event.wall_time, None, records or None)
+
+    def _tensor(self, value: Any, metrics: dict[str, float], records: dict[str, tuple[str, Any]]) -> None:
+        """A tensor value: a scalar or a text, as its plugin (named with the tag's first value) says."""
+        tag = value.tag
+        if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
+            self.plugins[tag] = value.metadata.plugin_data.plugin_name
+        plugin = self.plugins.get(tag)
+        if plugin == "scalars":
+            number = _tensor_scalar(value.tensor)
+            if number is not None:
+                metrics[tag] = number
+        elif plugin == "text" and value.tensor.string_val:
+            records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
 
     def _warn(self, message: str) -> None:
         if not self._warned:
