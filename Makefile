@@ -43,6 +43,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_frames.py
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_views.py
+	$(BIN)/python benchmarks/bench_watch.py
+	$(BIN)/python benchmarks/bench_adapters.py
 
 clean:
 	rm -rf $(VENV) build notebooks/executed .pytest_cache .hypothesis
