@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 from accelerate import Accelerator
+from adapter_views import Broken
 from kernel_session import bokeh_models, pushes, stdout, streamed_rows
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.nn import functional as F
 
 import livetrain
-from livetrain import Board, Callback, CallbackDisabledWarning
+from livetrain import Board, CallbackDisabledWarning
 from livetrain.examples.digits import DigitsCNN, load_digits_loaders
 
 pytestmark = pytest.mark.usefixtures("no_display")
@@ -79,11 +80,6 @@ def test_the_history_holds_what_accelerate_logs(tmp_path):
     assert h.records["hparams"].entries[0][2]["hparams"] == {"lr": 1e-3, "batch_size": 64}
     board.flush()
     assert {"train/loss", "val/loss", "val/acc", "lr/group0", "train/notes", "hparams"} <= set(board.panels)
-
-
-class Broken(Callback):
-    def on_log(self, step, logs, history):
-        raise ValueError("broken view")
 
 
 def test_a_broken_view_does_not_stop_training():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from adapter_views import Broken, Spy
 from fastai.callback.core import Callback as FastaiBase
 from fastai.callback.core import CancelFitException
 from fastai.data.core import DataLoaders
@@ -19,30 +20,10 @@ from torch import nn
 
 import livetrain
 from livetrain.adapters.fastai import FastaiCallback
-from livetrain.core.callback import Callback
 from livetrain.examples.digits import DigitsCNN, load_digits_loaders
 
 pytestmark = pytest.mark.usefixtures("no_display")
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fastai_digits.py"
-
-
-class Spy(Callback):
-    def __init__(self):
-        self.ends = []
-
-    def on_train_end(self, history):
-        self.ends.append(None)
-
-    def on_exception(self, exception, history):
-        self.ends.append(exception)
-
-
-class Broken(Callback):
-    def on_log(self, step, logs, history):
-        raise ValueError("broken view")
-
-    def on_epoch_end(self, epoch, phase, history):
-        raise ValueError("broken view")
 
 
 class StopAt(FastaiBase):

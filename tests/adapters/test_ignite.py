@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from adapter_views import Broken, Spy
 from ignite.engine import Events, create_supervised_evaluator, create_supervised_trainer
 from ignite.metrics import Accuracy, Loss, RunningAverage
 from kernel_session import bokeh_displays, bokeh_models, pushes, stdout, streamed_rows
@@ -14,7 +15,6 @@ from torch import nn
 
 import livetrain
 from livetrain.adapters.ignite import IgniteLogger, attach
-from livetrain.core.callback import Callback
 from livetrain.examples.digits import DigitsCNN, load_digits_loaders
 
 pytestmark = pytest.mark.usefixtures("no_display")
@@ -32,25 +32,6 @@ class Counted(torch.Tensor):
         if func in READS:
             Counted.reads += 1
         return super().__torch_function__(func, types, args, kwargs or {})
-
-
-class Spy(Callback):
-    def __init__(self):
-        self.ends = []
-
-    def on_train_end(self, history):
-        self.ends.append(None)
-
-    def on_exception(self, exception, history):
-        self.ends.append(exception)
-
-
-class Broken(Callback):
-    def on_log(self, step, logs, history):
-        raise ValueError("broken view")
-
-    def on_epoch_end(self, epoch, phase, history):
-        raise ValueError("broken view")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from livetrain import Board, Callback, LinePlotsCallback
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported
 import keras
+from adapter_views import shown
 
 from livetrain.adapters import keras as adapter
 from livetrain.adapters.keras import KerasCallback
@@ -129,31 +130,6 @@ def test_a_broken_view_does_not_stop_training():
         reported = fit(callback)
     assert callback.history["val"]["loss"] == reported["val_loss"]
     assert any("boom" in str(w.message) for w in caught)
-
-
-def shown(all_pushes) -> dict[str, dict[str, list]]:
-    """tag -> the rows the page's scalar sources got (``livetrain:scalars:<tag>``): in the model when its panel
-    joined the page, then streamed."""
-    ids, rows = {}, {}
-
-    def find(value):
-        if isinstance(value, dict):
-            name = value.get("attributes", {}).get("name", "")
-            if value.get("name") == "ColumnDataSource" and name.startswith("livetrain:scalars:"):
-                ids[value["id"]] = name.removeprefix("livetrain:scalars:")
-                rows[ids[value["id"]]] = {c: list(v) for c, v in value["attributes"]["data"]["entries"]}
-            value = list(value.values())
-        for item in value if isinstance(value, list) else ():
-            find(item)
-
-    for p in all_pushes:
-        for ev in p.events:
-            if ev["kind"] == "ModelChanged":
-                find(ev["new"])
-            elif ev["kind"] == "ColumnsStreamed" and ev["model"]["id"] in ids:
-                for column, values in ev["data"]["entries"]:
-                    rows[ids[ev["model"]["id"]]][column].extend(values)
-    return rows
 
 
 def test_the_example_draws_live_in_a_kernel(kernel):

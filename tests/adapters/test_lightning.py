@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 import torch
+from adapter_views import Broken
 from kernel_session import bokeh_models, pushes, stdout, streamed_rows
 from lightning.pytorch.loggers import CSVLogger
 
@@ -81,11 +82,6 @@ def test_the_default_log_every_n_steps_is_warned_about(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"log_every_n_steps=50\) is Lightning's default.*log_every_n_steps=1"):
         fit(tmp_path, livetrain.LightningLogger(callbacks=[]), max_epochs=1, limit_train_batches=2,
             limit_val_batches=1, log_every_n_steps=50)
-
-
-class Broken(Callback):
-    def on_log(self, step, logs, history):
-        raise ValueError("broken view")
 
 
 class Ending(Callback):
