@@ -24,6 +24,7 @@ from .core.history import History
 from .sources import Reader, find_logs, format_of, open_reader
 from .sources.base import Point
 from .views.board import Board
+from .views.compare import Compare
 
 RESCAN_S = 1.0  #: how often a watched folder is searched for new runs, in seconds
 #: the share of one CPU the views may spend on updates: no training runs in this process to leave the CPU to (the
@@ -35,9 +36,10 @@ class Watcher:
     """Follows one log file, or every run in a folder, feeding :attr:`history` and the views.
 
     A file's tags are drawn as they are. In a folder, each run (see :func:`~livetrain.sources.find_logs`) is a line
-    named after it in the tag's plot: the tag ``loss`` of run ``a`` is ``loss · a`` in the history. Runs that appear
-    in the folder later are added as they start. Records are read once complete: a half-written line or event is
-    picked up when its writer finishes it.
+    named after it in the tag's plot: the tag ``loss`` of run ``a`` is ``loss · a`` in the history. Each run keeps
+    one colour in every plot (a new run takes the next), and hiding it from a plot's legend hides it everywhere.
+    Runs that appear in the folder later are added as they start. Records are read once complete: a half-written
+    line or event is picked up when its writer finishes it.
 
     Args:
         path: a ``.jsonl``, ``.csv`` or TensorBoard event file, or a folder of them (which may not exist yet).
@@ -45,6 +47,8 @@ class Watcher:
         poll: seconds between two reads of the files.
         x: the board's x axis: ``"step"``, ``"wall"`` or ``"relative"``.
         format: the file's format when its name does not tell (``"jsonl"``, ``"csv"``, ``"tfevents"``).
+        compare: earlier runs the default board draws under the watched ones, a faint dashed line each (see
+            :class:`~livetrain.Board`); give your own views their ``compare=`` instead.
 
     Example:
         >>> import tempfile, pathlib
@@ -56,16 +60,19 @@ class Watcher:
     """
 
     def __init__(self, path: str | os.PathLike[str], callbacks: Iterable[Callback] | None = None, *,
-                 poll: float = 0.1, x: str = "step", format: str | None = None) -> None:
+                 poll: float = 0.1, x: str = "step", format: str | None = None, compare: Compare = None) -> None:
         if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not poll > 0:
             raise ValueError(f"poll must be a number of seconds > 0, got {poll!r}")
+        if compare is not None and callbacks is not None:
+            raise ValueError("compare= is for the default board; with callbacks=, give the views compare= themselves")
         self.path = Path(path)
         self.folder = self.path.is_dir() or (not self.path.exists() and format is None and format_of(path) is None)
         if not self.folder:
             open_reader(self.path, format)  # a clear error now for a name of no known format
         self.format, self.interval = format, float(poll)
         self.history = History()  #: every record read, tagged as drawn
-        self.board = Board(x=x) if callbacks is None else None  #: the default view (``None`` when views are given)
+        #: the default view (``None`` when views are given)
+        self.board = Board(x=x, compare=compare) if callbacks is None else None
         views = [self.board] if self.board is not None else list(callbacks or ())
         for view in views:
             if hasattr(view, "end_with_cell"):
@@ -203,7 +210,7 @@ class Watcher:
             return tag
         name = f"{tag} · {run}"
         if self.board is not None and name not in self.board.groups.get(tag, ()):
-            self.board.group(tag, [name])
+            self.board.group(tag, [name], run=run)
         return name
 
     def _warn(self, topic: str, message: str) -> None:
@@ -213,7 +220,7 @@ class Watcher:
 
 
 def watch(path: str | os.PathLike[str], callbacks: Iterable[Callback] | None = None, *, poll: float = 0.1,
-          x: str = "step", format: str | None = None) -> Watcher:
+          x: str = "step", format: str | None = None, compare: Compare = None) -> Watcher:
     """Follow ``path`` (a JSONL, CSV or TensorBoard event file, or a folder of runs) live: the board appears in this
     cell and grows while the log does, in a background thread, until :meth:`Watcher.stop`. See :class:`Watcher`.
 
@@ -222,4 +229,4 @@ def watch(path: str | os.PathLike[str], callbacks: Iterable[Callback] | None = N
         >>> watcher = watch(tempfile.mkdtemp(), callbacks=[])
         >>> watcher.stop()
     """
-    return Watcher(path, callbacks, poll=poll, x=x, format=format).start()
+    return Watcher(path, callbacks, poll=poll, x=x, format=format, compare=compare).start()

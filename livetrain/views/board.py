@@ -11,6 +11,7 @@ import numpy as np
 from bokeh.layouts import column, row
 from bokeh.model import Model
 from bokeh.models import ColumnDataSource, Div, Range1d
+from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.util.serialization import make_id
 
@@ -20,6 +21,7 @@ from ..core.history import History
 from ..core.images import grid_picture, shrink
 from ..core.modelsummary import read_summary
 from .base import LiveView
+from .compare import Compare, load_runs
 from .embedding import EmbeddingPanel
 from .histograms import HistogramPanel
 from .image import ImagePlotsCallback
@@ -31,6 +33,7 @@ from .scalars import ScalarPanel, is_scalar, scalar_controls
 #: What each kind of record is called on its placeholder panel.
 KINDS = {"graph": "model graph", "hparams": "hyperparameters"}
 TEXT_SHOWN = 10_000  #: characters of a text panel's latest text that are shown
+RUN_COLORS = Category10_10  #: the runs' colours, in the order the runs arrive (then again from the first)
 _BLANK = np.zeros((1, 1), np.uint32)
 
 
@@ -59,8 +62,9 @@ class ScalarsPanel:
     """
 
     def __init__(self, tags: Sequence[str], title: str, x: str, group: str,
-                 warn: Callable[[str, str], None] | None = None) -> None:
-        self.panel = ScalarPanel(tags, title, x, group=group, warn=warn)
+                 warn: Callable[[str, str], None] | None = None, compare: Mapping[str, History] | None = None,
+                 runs: Mapping[str, tuple[str, str]] | None = None) -> None:
+        self.panel = ScalarPanel(tags, title, x, group=group, warn=warn, compare=compare, runs=runs)
         self.root = self.panel.figure
         self._history: Any = None
 
@@ -238,6 +242,13 @@ class Board(LiveView):
         x: the scalar plots' x axis: ``"step"``, ``"epoch"``, ``"wall"`` or ``"relative"``.
         ncols: panels per row within a section (as ``ScalarsView``'s and ``Dashboard``'s ``ncols``).
         interval: the minimum time between two pushes, in seconds.
+        compare: earlier runs drawn under the live ones, a faint dashed line each in the panels of their tags,
+            named after the run: saved histories, JSONL, CSV or event logs, or folders of them (see
+            :func:`~livetrain.views.compare.load_runs`). They are drawn once, with their panel; updates never send
+            them again.
+
+    A folder's runs (:meth:`group` with ``run=``, as :func:`~livetrain.watch` does) are drawn one colour per run, the
+    same in every panel and for good; hiding a run from a panel's legend hides it in every panel.
 
     Example:
         >>> board = Board()
@@ -249,11 +260,14 @@ class Board(LiveView):
     """
 
     def __init__(self, tags: Sequence[str] | None = None, *, x: str = "step", ncols: int = 3,
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, compare: Compare = None) -> None:
         self.x, self.ncols = x, whole("ncols", ncols, minimum=1)
         self.only = None if tags is None else set(names("tags", tags))
         self.history = History()  #: what :meth:`log` and ``on_epoch_end`` record
+        self.compare = load_runs(compare)  #: the earlier runs, by name
         self.groups: dict[str, list[str]] = {}  #: ``add_scalars`` panels: title -> their tags
+        self.run_colors: dict[str, str] = {}  #: a folder's runs: run -> its colour, in every panel
+        self._runs: dict[str, tuple[str, str]] = {}  # tag -> (its run, the run's colour)
         self.group_id = f"livetrain-board-{make_id()}"  # what the page's scalar controls act on
         super().__init__(interval)
         # pushes (and new panels) are made in the throttle's thread, not the caller's; a replica (interval 0) draws now
@@ -281,15 +295,22 @@ class Board(LiveView):
         """Take ``train_loop``'s settings; the board draws every phase it is given."""
         Callback.set_params(self, params)
 
-    def group(self, title: str, tags: Sequence[str]) -> None:
+    def group(self, title: str, tags: Sequence[str], run: str | None = None) -> None:
         """Draw ``tags`` as lines of one plot titled ``title`` (an ``add_scalars`` call); a tag that has a panel of
-        its own keeps it.
+        its own keeps it. With ``run``, the tags are that run's: drawn in its colour (the next of
+        :data:`RUN_COLORS` for a new run) in every panel, and hidden with it from any panel's legend.
 
         Example:
             >>> board = Board(); board.group("loss", ["loss/train", "loss/test"]); board.groups
             {'loss': ['loss/train', 'loss/test']}
+            >>> board.group("acc", ["acc · b"], run="b"); board.group("loss", ["loss · a"], run="a"); board.run_colors
+            {'b': '#1f77b4', 'a': '#ff7f0e'}
         """
         with self.throttle.lock:
+            if run is not None:
+                color = self.run_colors.setdefault(run, RUN_COLORS[len(self.run_colors) % len(RUN_COLORS)])
+                for tag in tags:
+                    self._runs.setdefault(tag, (run, color))
             members = self.groups.setdefault(title, [])
             for tag in tags:
                 if tag not in self._panel_of:
@@ -342,7 +363,8 @@ class Board(LiveView):
         kind = records[tag].kind if tag in records else "scalar"
         panel: Panel
         if kind == "scalar":
-            panel = ScalarsPanel(self.groups.get(key, [tag]), key, self.x, self.group_id, self._warn_once)
+            panel = ScalarsPanel(self.groups.get(key, [tag]), key, self.x, self.group_id, self._warn_once,
+                                 self.compare, self._runs)
         elif kind == "image":
             panel = ImagePanel(tag)
         elif kind == "text":
@@ -415,7 +437,8 @@ class Board(LiveView):
             rows[-1].children = [*rows[-1].children, panel.root]
 
     def replica(self) -> Board:
-        """A new board with this one's settings and ``add_scalars`` groups (see :meth:`LiveView.replica`).
+        """A new board with this one's settings, ``add_scalars`` groups and runs' colours (see
+        :meth:`LiveView.replica`).
 
         Example:
             >>> board = Board(); board.group("loss", ["loss/a"]); board.replica().groups
@@ -423,6 +446,8 @@ class Board(LiveView):
         """
         copy = super().replica()
         assert isinstance(copy, Board)
+        copy.run_colors.update(self.run_colors)
+        copy._runs.update(self._runs)
         for title, tags in self.groups.items():
             copy.group(title, tags)
         return copy

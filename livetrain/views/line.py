@@ -23,6 +23,7 @@ from bokeh.models import (
 )
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
+from bokeh.util.serialization import make_id
 
 from ..core.checks import names, whole
 from ..core.history import History
@@ -31,6 +32,7 @@ from ..core.steps import read_numbers
 from ..core.throttle import run_again
 from ..frames.base import BEST_FILTER, plotted
 from .base import LiveView, saved_keys, stream_columns, stream_rows
+from .compare import ALPHA, COMPARE_TAG, DASHES, WIDTH, Compare, epoch_points, load_runs, page, toggle
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",
                  "validation": "#1f77b4"}
@@ -43,6 +45,8 @@ _ACRONYMS = {w.lower(): w for w in ("AUC", "ROC", "AP", "mAP", "IoU", "mIoU", "F
 _MIN_WORDS = ("loss", "err", "mse", "mae", "rmse", "nll", "perplexity")
 #: The x axes a view offers, and their labels.
 AXES = {"step": "step", "epoch": "epoch", "wall": "wall time", "relative": "time since start (s)"}
+#: Per axis: an earlier run's hover x template.
+_COMPARE_X = {"epoch": "@x", "step": "@x{0,0}", "wall": "@x{%F %T}", "relative": "@x{0,0.0} s"}
 #: Per axis: the hover's x template, and the best-epoch star's.
 _HOVER_X = {"epoch": ("@epoch", "epoch @epoch"), "step": ("@step{0,0}", "step @step{0,0}"),
             "wall": ("@wall{%F %T}", "at @wall{%F %T}"), "relative": ("@relative{0,0.0} s", "at @relative{0,0.0} s")}
@@ -142,6 +146,10 @@ class LinePlotsCallback(LiveView):
         titles: figure titles by key; other keys get :func:`line_title`'s.
         width, height: of each figure, in pixels.
         interval: the minimum time between two pushes, in seconds.
+        compare: earlier runs drawn under the live lines, once (updates never send them again): saved histories,
+            JSONL, CSV or event logs, or folders of them (see :func:`~livetrain.views.compare.load_runs`). Each is a
+            thin dashed line per phase, in the phase's colour, on the same x axis (a resumed run and the run it
+            resumes line up), named after the run in the legend: a click hides it in every figure.
 
     Example:
         >>> cb = LinePlotsCallback(epochs=20)
@@ -160,7 +168,7 @@ class LinePlotsCallback(LiveView):
                  batch_phases: Sequence[str] | None = None, steps_per_epoch: int | None = None,
                  x: str = "epoch", ncols: int | None = None, markers: bool | str = False,
                  titles: Mapping[str, str] | None = None, width: int = 350, height: int = 300,
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, compare: Compare = None) -> None:
         if epochs is not None:
             whole("epochs", epochs, minimum=1)
         if x not in AXES:
@@ -189,6 +197,9 @@ class LinePlotsCallback(LiveView):
         self.titles = {k: line_title(k, titles) for k in self.keys}
         self._batch_phases = None if batch_phases is None else names("batch_phases", batch_phases)
         self._size = (width, height)
+        self.compare = load_runs(compare)  #: the earlier runs, by name
+        self._group = f"livetrain-line-{make_id()}"  # what an earlier run's legend toggle acts on
+        self._toggle = toggle(self._group)
         super().__init__(interval)
         self.build_layout(names("phases", phases))
 
@@ -210,7 +221,10 @@ class LinePlotsCallback(LiveView):
         self._spans: list[Span] = []
         self._placeholders: list = []
         self._placeholders_visible = True
+        self._compared = 0.0  # the largest x of the earlier runs
         self.figures = [self._figure(k) for k in self.keys]
+        if self._compared > self._x_end:  # the earlier runs show whole
+            self._x_end = self._x_range.end = self._compared
         self.graph = gridplot(self.figures, ncols=self.ncols, toolbar_location="above",
                               toolbar_options={"logo": None})
         self._rows = dict.fromkeys(phases, 0)
@@ -232,6 +246,7 @@ class LinePlotsCallback(LiveView):
         # Bokeh draws no axes at all while every source is empty: an invisible segment gives the
         # y range a start until the first data arrives, then it is hidden (see apply_pending).
         self._placeholders.append(p.line([0, 0], [0, 1], alpha=0))
+        compared = self._compare_lines(p, key)  # first: under the live lines
         items, lines = [], []
         y = self.columns[key]
         for phase, color in line_colors(self.phases).items():
@@ -251,6 +266,7 @@ class LinePlotsCallback(LiveView):
             star = p.scatter(self.x, y, source=self.sources[self.phases[-1]], view=self._best_view(), marker="star",
                              size=14, color="gold", line_color="black")
             items.append(LegendItem(label=best, renderers=[star]))
+        items.extend(LegendItem(label=run, renderers=renderers) for run, renderers in compared.items())
         corner = "top_right" if best_mode(key) == "min" else "bottom_right"  # where a falling or rising curve is not
         p.add_layout(Legend(items=items, click_policy="hide", location=corner))
         # Tooltip labels are plain text; values are templates, so they name only the internal columns
@@ -261,10 +277,35 @@ class LinePlotsCallback(LiveView):
                               tooltips=[("phase", "$name"), (AXES[self.x], at), (key, value)]))
         if star is not None:
             p.add_tools(HoverTool(renderers=[star], formatters=formatters, tooltips=[(best, best_at), (key, value)]))
+        if compared:
+            p.add_tools(HoverTool(renderers=[r for rs in compared.values() for r in rs], tooltips=[
+                ("run", "$name"), (AXES[self.x], _COMPARE_X[self.x]), (key, "@y{%.6g}")],
+                formatters={"@y": "printf", **({"@x": "datetime"} if self.x == "wall" else {})}))
         span = Span(location=0, dimension="height", line_color="black", line_dash="dashed", visible=False)
         p.add_layout(span)
         self._spans.append(span)
         return p
+
+    def _compare_lines(self, p: Any, key: str) -> dict[str, list]:
+        """Draw ``key`` of each earlier run in ``p``: a thin dashed line per phase in its colour, from sources that
+        never change; the renderers of each run, by name."""
+        lines: dict[str, list] = {}
+        colors = line_colors(self.phases)
+        for i, (run, history) in enumerate(self.compare.items()):
+            for phase, color in colors.items():
+                points = epoch_points(history, phase, key, self.x, self.trained)
+                if points is None:
+                    continue
+                x, y = points
+                self._compared = max(self._compared, float(x.max()) if self.x != "wall" else 0.0)
+                source = ColumnDataSource(page({"x": x, "y": y}, 2 * self._size[0]),
+                                          name=f"livetrain:compare:{run}:{phase}")
+                line = p.line("x", "y", source=source, color=color, alpha=ALPHA, line_width=WIDTH,
+                              line_dash=DASHES[i % len(DASHES)], name=run)
+                line.tags = [self._group, COMPARE_TAG + run]
+                line.js_on_change("visible", self._toggle)
+                lines.setdefault(run, []).append(line)
+        return lines
 
     def _best_view(self) -> CDSView:
         """A view of the last phase's source that keeps its best row. It runs in the browser, so marking the
@@ -284,7 +325,7 @@ class LinePlotsCallback(LiveView):
         end = {"epoch": epochs, "step": epochs * (self._per_epoch() or 0)}.get(self.x)
         if end:
             with self.throttle.lock:
-                self._x_end = self._x_range.end = max(self.epochs or 0, end)
+                self._x_end = self._x_range.end = max(self.epochs or 0, end, self._compared)
 
     def on_train_begin(self, history: History) -> None:
         if self.x == "step":  # a resumed run's steps go on from those its history holds, as train_loop's

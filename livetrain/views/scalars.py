@@ -36,6 +36,7 @@ from ..core.history import History
 from ..core.steps import Trace, check_number
 from ..frames.base import PLOTTABLE
 from .base import LiveView, StreamColumn
+from .compare import ALPHA, COMPARE_TAG, DASHES, RUN_TAG, WIDTH, Compare, load_runs, page, tag_points, toggle
 from .line import LinePlotsCallback
 
 #: The x axes a view offers, and their labels.
@@ -43,6 +44,7 @@ AXES = {"step": "step", "epoch": "epoch", "wall": "wall time", "relative": "time
 RAW_ALPHA = 0.25  #: the raw line under the smoothed one, faint as in TensorBoard
 LEGEND_COLUMNS = 3  #: tags per row of a panel's legend
 X_HEADROOM = 0.1  #: room left right of the newest point when the x range moves, as a fraction of the data's span
+TITLE_COLOR = "#666666"  #: an earlier run's line of the panel's title (a folder's runs in one panel), not of a tag
 
 # Runs in the page at each change of a panel's sources and installs itself once per range and per plot view (BokehJS
 # 3.9 internals, each looked up first: without them the page is plain Bokeh, only slower). Plain Bokeh refits every
@@ -195,6 +197,12 @@ class _Series:
 class ScalarPanel:
     """One figure of step-level scalars: a faint raw line and a bold smoothed line per tag, each with its own x.
 
+    Earlier runs (``compare``: run name -> :class:`~livetrain.History`, see
+    :func:`~livetrain.views.compare.load_runs`) that have a tag of the panel, or its title, are drawn once as a
+    thin dashed line each, under the live ones, smoothed as the slider says and named after the run in the
+    legend. A tag that ``runs`` names (tag -> ``(run, colour)``: a folder's runs, one line each) takes its run's
+    colour, and hiding it from the legend hides its run in every panel of ``group``; other tags take the next colour.
+
     ``update(history)`` reads the points of its tags' traces (``history.steps``) not read yet, smooths them (every
     stop of :data:`~livetrain.core.decimate.STOPS`, on the whole series) and decimates them to about two rows per
     pixel of ``width``; ``apply()`` moves them into the Bokeh models. Call both under the owner's lock, at most once
@@ -211,9 +219,14 @@ class ScalarPanel:
 
     def __init__(self, tags: Sequence[str], title: str, x: str = "step", *, group: str = "", width: int = 400,
                  height: int = 260, budget: int | None = None, smoothing: float = 0.6,
-                 warn: Callable[[str, str], None] | None = None) -> None:
+                 warn: Callable[[str, str], None] | None = None, compare: Mapping[str, History] | None = None,
+                 runs: Mapping[str, tuple[str, str]] | None = None) -> None:
         check_options(x, smoothing)
-        self.x, self.group, self.stop = x, group, STOPS.index(smoothing)
+        self.x, self.group, self.stop, self.title = x, group, STOPS.index(smoothing), title
+        self.compare: Mapping[str, History] = compare or {}  #: the earlier runs drawn under the live lines
+        self.runs: Mapping[str, tuple[str, str]] = {} if runs is None else runs  # read as tags are added
+        self._overlaid: set[str] = set()  # the names whose earlier runs are drawn
+        self._toggle: Model | None = None
         self.budget = 2 * whole("width", width, minimum=50) if budget is None else whole("budget", budget, minimum=6)
         self.warn = warn or _warn
         self.skipped: set[str] = set()  #: tags not drawn: without epochs under x="epoch"
@@ -257,17 +270,57 @@ class ScalarPanel:
         self.sources[tag] = series.source
         for event in ("streaming", "patching", "data"):
             series.source.js_on_change(event, self._keep)
-        color = Category10_10[(len(self._series) - 1) % 10]
+        run = self.runs.get(tag)
+        color = Category10_10[(len(self._series) - 1) % 10] if run is None else run[1]
         # the lines on the overlay layer: new data repaint that layer alone, not the axes, grids and title under it
         raw = self.figure.line("x", "y", source=series.source, color=color, alpha=RAW_ALPHA, line_width=1, name=tag,
                                level="overlay")
         smooth = self.figure.line("x", smoothed_column(self.stop), source=series.source, color=color, line_width=2,
                                   name=tag, level="overlay")
         raw.tags, smooth.tags = [self.group, "raw"], [self.group, "smoothed"]  # what the page's controls look for
+        if run is not None:
+            self._of_run(RUN_TAG + run[0], raw, smooth)
         self._hover.renderers = [*self._hover.renderers, smooth]
-        self._legend.items = [*self._legend.items, LegendItem(label=tag, renderers=[raw, smooth])]
-        self._legend.ncols = min(len(self._series), LEGEND_COLUMNS)
-        if len(self._series) == 2:
+        self._legend_item(LegendItem(label=tag, renderers=[raw, smooth]))
+        for name in dict.fromkeys((tag, self.title)):  # a folder's runs share a panel named after their tag
+            if name not in self._overlaid:
+                self._overlaid.add(name)
+                self._overlay(name, color if name == tag else TITLE_COLOR)
+
+    def _overlay(self, name: str, color: str) -> None:
+        """Draw the earlier runs' ``name``, once: their sources never change, and sit under the live lines (the
+        default level, which a live update does not repaint)."""
+        for i, (run, history) in enumerate(self.compare.items()):
+            points = tag_points(history, name, self.x)
+            if points is None:
+                continue
+            x, y, step = points
+            smoothed = Smoother(STOPS[1:], limit=PLOTTABLE).add(y)
+            columns = {"x": x, "y": y, **{smoothed_column(j + 1): smoothed[:, j] for j in range(smoothed.shape[1])}}
+            if self.x != "step":
+                columns["step"] = step
+            label = run if name == self.title else f"{name} · {run}"
+            source = ColumnDataSource(page(columns, self.budget), name=f"livetrain:compare:{name} · {run}")
+            line = self.figure.line("x", smoothed_column(self.stop), source=source, color=color, alpha=ALPHA,
+                                    line_width=WIDTH, line_dash=DASHES[i % len(DASHES)], name=f"{name} · {run}")
+            line.tags = [self.group, "smoothed"]
+            self._of_run(COMPARE_TAG + run, line)
+            self._hover.renderers = [*self._hover.renderers, line]
+            self._legend_item(LegendItem(label=label, renderers=[line]))
+
+    def _of_run(self, key: str, *renderers: Model) -> None:
+        """Tag ``renderers`` as a run's (``key``): shown or hidden together in every panel of the group."""
+        if self._toggle is None:
+            self._toggle = toggle(self.group)
+        for renderer in renderers:
+            renderer.tags = [*renderer.tags, key]
+            renderer.js_on_change("visible", self._toggle)
+
+    def _legend_item(self, item: LegendItem) -> None:
+        """Add ``item`` to the legend, which shows from its second item on."""
+        self._legend.items = [*self._legend.items, item]
+        self._legend.ncols = min(len(self._legend.items), LEGEND_COLUMNS)
+        if len(self._legend.items) == 2:
             self.figure.add_layout(self._legend, "above")
 
     def update(self, history: Any) -> bool:
@@ -357,6 +410,9 @@ class ScalarsView(LiveView):
         smoothing: the slider's first position, one of :data:`~livetrain.core.decimate.STOPS`.
         width, height: of each panel, in pixels; ``ncols``: panels per row.
         interval: the minimum time between two pushes, in seconds.
+        compare: earlier runs drawn under the live ones, a faint dashed line each in the panels of their tags:
+            saved histories, JSONL, CSV or event logs, or folders of them (see
+            :func:`~livetrain.views.compare.load_runs`).
 
     Example:
         >>> view = ScalarsView()
@@ -369,9 +425,10 @@ class ScalarsView(LiveView):
 
     def __init__(self, tags: Sequence[str] | None = None, x: str = "step", *, phases: Sequence[str] | None = None,
                  smoothing: float = 0.6, width: int = 400, height: int = 260, ncols: int = 3,
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, compare: Compare = None) -> None:
         self.tags = None if tags is None else names("tags", tags)
-        self._options = {"x": x, "smoothing": smoothing, "width": width, "height": height}
+        self.compare = load_runs(compare)  #: the earlier runs, by name
+        self._options = {"x": x, "smoothing": smoothing, "width": width, "height": height, "compare": self.compare}
         check_options(x, smoothing)
         self.x, self.ncols = x, whole("ncols", ncols, minimum=1)
         self.history = History()  #: what :meth:`log` and the epoch values record into

@@ -84,3 +84,54 @@ def test_the_command_keeps_a_live_page_of_a_log_another_process_writes(tmp_path)
     assert "1 run(s), 20 values" in done.stdout
     page = (tmp_path / "livetrain-board.html").read_text()
     assert "train/loss" in page and 'http-equiv="refresh"' not in page  # the final page stops reloading
+
+
+def line_colors(panel):
+    """Each live line's colour in a board panel, by tag (the smoothed line's)."""
+    return {r.name: r.glyph.line_color for r in panel.figure.renderers if "smoothed" in r.tags and r.level == "overlay"}
+
+
+def test_each_run_of_a_folder_keeps_one_colour_in_every_panel_and_every_update(tmp_path):
+    append(tmp_path / "b.jsonl", {"step": 0, "metrics": {"acc": 0.5}})  # b's first tag: a panel that a lacks
+    append(tmp_path / "a.jsonl", {"step": 0, "metrics": {"loss": 1.0}})
+    watcher = Watcher(tmp_path)
+    watcher.poll()
+    append(tmp_path / "b.jsonl", {"step": 1, "metrics": {"loss": 2.0, "acc": 0.6}})
+    watcher.poll()
+    board = watcher.board
+    board.flush()
+    colors = dict(board.run_colors)
+    assert len(set(colors.values())) == 2
+    assert line_colors(board.panels["acc"].panel) == {"acc · b": colors["b"]}  # b's colour, though b is alone there
+    assert line_colors(board.panels["loss"].panel) == {"loss · a": colors["a"], "loss · b": colors["b"]}
+    append(tmp_path / "c.jsonl", {"step": 0, "metrics": {"acc": 0.1, "loss": 3.0}})  # a run that starts later
+    watcher._scanned = 0
+    for step in range(1, 4):
+        append(tmp_path / "a.jsonl", {"step": step, "metrics": {"acc": 0.2, "loss": 0.5}})
+        watcher.poll()
+        board.flush()
+    assert set(board.run_colors) == {"a", "b", "c"} and {k: board.run_colors[k] for k in colors} == colors
+    new = board.run_colors["c"]
+    assert new not in colors.values()  # the next colour
+    for tag in ("acc", "loss"):
+        assert line_colors(board.panels[tag].panel) == {f"{tag} · {r}": board.run_colors[r] for r in "abc"}
+    # a run's lines carry its name, for the legend's toggle of that run in every panel
+    tagged = [r for tag in ("acc", "loss") for r in board.panels[tag].panel.figure.renderers
+              if "livetrain-run:c" in r.tags]
+    assert len(tagged) == 4 and all(r.js_property_callbacks.get("change:visible") for r in tagged)
+
+
+def test_watch_draws_earlier_runs_under_the_folders_runs(tmp_path):
+    old = tmp_path / "old.jsonl"
+    append(old, *({"step": s, "metrics": {"loss": 5.0 - s}} for s in range(4)))
+    (tmp_path / "runs").mkdir()
+    append(tmp_path / "runs" / "a.jsonl", {"step": 0, "metrics": {"loss": 1.0}})
+    watcher = Watcher(tmp_path / "runs", compare=[old])
+    watcher.poll()
+    watcher.board.flush()
+    panel = watcher.board.panels["loss"].panel
+    earlier = [r for r in panel.figure.renderers if "livetrain-compare:old" in r.tags]
+    assert [(r.name, r.data_source.data["y"]) for r in earlier] == [("loss · old", [5.0, 4.0, 3.0, 2.0])]
+    assert [str(i.label.value) for i in panel._legend.items] == ["loss · a", "old"]
+    with pytest.raises(ValueError, match="compare= is for the default board"):
+        Watcher(tmp_path / "runs", callbacks=[], compare=[old])
