@@ -51,6 +51,7 @@ from .core.tfevents import EventFileWriter, histogram_buckets, pr_curve_data
 from .core.tfgraph import trace_graph
 from .core.throttle import IDLE_EXIT
 from .views.board import Board
+from .views.compare import Compare
 
 _PACKAGE = str(Path(__file__).resolve().parent) + os.sep
 F = TypeVar("F", bound=Callable[..., Any])
@@ -172,6 +173,8 @@ class SummaryWriter:
         history: a :class:`~livetrain.History` to record into (default: a new one, :attr:`history`).
         callbacks: more callbacks, called ``on_log(step, logs, history)`` after each call.
         interval: the least time between two updates of the board and of the event files, in seconds.
+        compare: earlier runs the board draws under this one, a faint dashed line each (see
+            :func:`~livetrain.views.compare.load_runs`: histories, JSONL, CSV or event files, or folders of them).
 
     Example:
         >>> writer = SummaryWriter(write_to_disk=False)
@@ -187,14 +190,15 @@ class SummaryWriter:
                  max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "", *,
                  logdir: str | os.PathLike[str] | None = None, write_to_disk: bool = True, show: bool = True,
                  x: str = "step", history: History | None = None, callbacks: Sequence[Callback] = (),
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, compare: Compare = None) -> None:
         self._warned: set[Any] = set()
         self.log_dir = str(log_dir or logdir or default_log_dir(comment))
         self.purge_step, self.max_queue, self.flush_secs = purge_step, max_queue, flush_secs
         self.filename_suffix = filename_suffix
         self.write_to_disk = bool(write_to_disk) and is_rank_zero()  # a distributed run: rank 0 alone writes
         self.history = History() if history is None else history
-        self.board = Board(x=x, interval=interval) if show else None  #: the live dashboard (``show=False``: none)
+        #: the live dashboard (``show=False``: none)
+        self.board = Board(x=x, interval=interval, compare=compare) if show else None
         self._hooks = CallbackList([*([self.board] if self.board is not None else []), *callbacks])
         self._files: dict[str, EventFileWriter] = {}  # sub-directory ("" for log_dir itself) -> its open file
         self._pending: list[tuple[str, str, tuple]] = []  # (sub-directory, EventFileWriter method, arguments)
