@@ -1,10 +1,12 @@
 """The ``livetrain`` command: ``livetrain gif HISTORY.json --view line --out fig/line.gif`` re-draws a saved run;
-``livetrain watch PATH`` follows a log as it grows, as a live HTML page."""
+``livetrain watch PATH`` follows a log as it grows, as a live HTML page; ``livetrain serve DIR`` serves a folder's
+runs live to browsers."""
 from __future__ import annotations
 
 import argparse
 import inspect
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,9 +91,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     follow.add_argument("--poll", type=float, default=0.1, help="seconds between two reads of the files")
     follow.add_argument("--x", choices=["step", "wall", "relative"], default="step", help="the x axis")
     follow.add_argument("--format", choices=list(FORMATS), help="the file's format when its name does not tell")
+    served = commands.add_parser("serve", help="show every run in a folder live on a web page of Bokeh's own server "
+                                 "(several viewers at once; a reloaded page keeps the history), until Ctrl-C")
+    served.add_argument("path", type=Path, help="the folder of runs (or one log file)")
+    served.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this "
+                        "machine only: from elsewhere, through an SSH tunnel)")
+    served.add_argument("--port", type=int, default=5006, help="the port (default: 5006; 0: a free one)")
+    served.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                        help="another name the page is opened by (a proxy's), as bokeh serve's option; repeatable")
+    served.add_argument("--poll", type=float, default=0.1, help="seconds between two reads of the files")
+    served.add_argument("--x", choices=["step", "wall", "relative"], default="step", help="the x axis")
+    served.add_argument("--format", choices=list(FORMATS), help="the file's format when its name does not tell")
     args = parser.parse_args(argv)
     if args.command == "watch":
         return _watch(args)
+    if args.command == "serve":
+        return _serve(args)
     try:
         history = History.load(args.history, keep_images=None)  # every epoch's image batch: one frame each
         exporter = FrameExporter(make_view(args.view, history, args.keys, args.phases, cmap=args.cmap),
@@ -120,6 +135,24 @@ def _watch(args: argparse.Namespace) -> int:
     watcher.stop()
     print(f"livetrain watch: {len(watcher.readers)} run(s), {sum(len(t) for t in watcher.history.steps.values())} "
           f"values")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``livetrain serve``: Bokeh's server with a live board of the folder's runs, until Ctrl-C (or SIGTERM)."""
+    from .serve import serve  # Bokeh's server and tornado: only for this command
+
+    set_transport("none")
+    try:
+        server = serve(args.path, port=args.port, host=args.host, poll=args.poll, x=args.x, format=args.format,
+                       allow_websocket_origin=args.allow_websocket_origin)
+    except (OSError, ValueError) as exc:
+        print(f"livetrain serve: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops as Ctrl-C does
+    print(f"livetrain serve: {args.path} at {server.url} (Ctrl-C stops)", flush=True)
+    server.wait()  # until Ctrl-C, which stops it
+    print(f"livetrain serve: stopped ({len(server.watcher.readers)} run(s))")
     return 0
 
 

@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "livetrain"
 #: Bottom to top; a module may import only from its own layer and the layers before it.
 LAYERS = ("core", "sources", "wire", "frames", "display", "views", "export", "top")
 TOP = ("cli", "doctor", "examples")
-BESIDE_EXPORT = ("writer", "summary", "torch_tools", "adapters", "watch")  # over the views: SummaryWriter, tf.summary's
-# API, torch helpers, the framework adapters, watching logs
+BESIDE_EXPORT = ("writer", "summary", "torch_tools", "adapters", "watch", "serve")  # over the views: SummaryWriter,
+# tf.summary's API, torch helpers, the framework adapters, watching logs, serving them
 ENTRY = re.compile(r"^(livetrain(?:\.\w+)+):\w+$")  # a registry entry, e.g. "livetrain.frames.browser:BrowserRenderer"
 
 
