@@ -91,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     follow.add_argument("--poll", type=float, default=0.1, help="seconds between two reads of the files")
     follow.add_argument("--x", choices=["step", "wall", "relative"], default="step", help="the x axis")
     follow.add_argument("--format", choices=list(FORMATS), help="the file's format when its name does not tell")
+    follow.add_argument("--compare", nargs="+", type=Path, help="earlier runs (histories, logs or folders) drawn "
+                        "under the watched ones, a faint dashed line each")
     served = commands.add_parser("serve", help="show every run in a folder live on a web page of Bokeh's own server "
                                  "(several viewers at once; a reloaded page keeps the history), until Ctrl-C")
     served.add_argument("path", type=Path, help="the folder of runs (or one log file)")
@@ -127,7 +129,7 @@ def _watch(args: argparse.Namespace) -> int:
     os.environ["LIVETRAIN_HTML_DIR"] = str(args.html_dir)
     set_transport("script")
     try:
-        watcher = watch(args.path, poll=args.poll, x=args.x, format=args.format)
+        watcher = watch(args.path, poll=args.poll, x=args.x, format=args.format, compare=args.compare)
     except (OSError, ValueError, ImportError) as exc:
         print(f"livetrain watch: {exc}", file=sys.stderr)
         return 2
