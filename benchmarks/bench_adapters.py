@@ -34,7 +34,7 @@ FRAMEWORKS = ("lightning", "keras", "hf", "ignite", "fastai", "accelerate")
 PACKAGES = {"lightning": "lightning", "keras": "keras", "hf": "transformers", "ignite": "pytorch-ignite",
             "fastai": "fastai", "accelerate": "accelerate"}
 GOAL = 0.01  # the overhead per step, as a fraction of the step without livetrain
-SHORT, LONG = 1, 5  # epochs
+SHORT, LONG = 2, 6  # epochs: the short run has an evaluation too, so every panel is made in both
 STEPS_PER_EPOCH = 23  # 1,437 training digits in batches of 64
 
 
