@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,6 +38,7 @@ class Tail:
         self.path = Path(path)
         self.offset = 0  #: bytes consumed so far
         self.restarted = False  #: whether the last read found the file shrunk and started over
+        self._warned = False
 
     def read(self, complete: bool = True) -> bytes:
         """The new complete lines (``complete=False``: every new byte; the caller then sets :attr:`offset`)."""
@@ -57,3 +59,10 @@ class Tail:
         end = data.rfind(b"\n") + 1
         self.offset += end
         return data[:end]
+
+    def warn(self, message: str) -> None:
+        """Warn once per file: ``livetrain: <path>: <message>`` (a reader's skipped record, say)."""
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"livetrain: {self.path}: {message} (this is the only warning for this file)",
+                          RuntimeWarning, stacklevel=4)

@@ -7,7 +7,6 @@ import csv
 import io
 import math
 import os
-import warnings
 from pathlib import Path
 
 from .base import Point, Tail
@@ -33,7 +32,6 @@ class CsvReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.tail = Tail(path)
         self.header: list[str] | None = None
-        self._warned = False
 
     def read(self) -> list[Point]:
         data = self.tail.read()
@@ -54,7 +52,7 @@ class CsvReader:
     def _point(self, row: list[str]) -> Point | None:
         assert self.header is not None
         if len(row) > len(self.header):
-            self._warn(f"a row has {len(row)} cells for {len(self.header)} columns; it is skipped")
+            self.tail.warn(f"a row has {len(row)} cells for {len(self.header)} columns; it is skipped")
             return None
         cells = dict(zip(self.header, row))
         step = _first(cells, _STEP)
@@ -70,12 +68,6 @@ class CsvReader:
             return None
         return Point(metrics, None if step is None or not math.isfinite(step) else int(step), _first(cells, _WALL),
                      _first(cells, _EPOCH))
-
-    def _warn(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"livetrain: {self.tail.path}: {message} (this is the only warning for this file)",
-                          RuntimeWarning, stacklevel=4)
 
 
 def _float(text: str) -> float | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import warnings
 from typing import Any
 
 import numpy as np
@@ -69,7 +68,6 @@ class EventsReader:
         self.Event = event_class()
         self.tail = Tail(path)
         self.plugins: dict[str, str] = {}  # tag -> plugin name: TF2 writes a tag's metadata with its first value only
-        self._warned = False
 
     def read(self) -> list[Point]:
         data = self.tail.read(complete=False)
@@ -83,7 +81,7 @@ class EventsReader:
             try:
                 event = parse(payload)
             except Exception:  # noqa: BLE001 - protobuf's DecodeError; one bad record must not stop the watch
-                self._warn("a record is not a TensorBoard Event; it is skipped")
+                self.tail.warn("a record is not a TensorBoard Event; it is skipped")
                 continue
             if event.HasField("summary"):
                 point = self._point(event)
@@ -126,12 +124,6 @@ class EventsReader:
                 metrics[tag] = number
         elif plugin == "text" and value.tensor.string_val:
             records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
-
-    def _warn(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"livetrain: {self.tail.path}: {message} (this is the only warning for this file)",
-                          RuntimeWarning, stacklevel=3)
 
 
 def _tensor_scalar(tensor: Any) -> float | None:

@@ -15,7 +15,6 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -104,7 +103,6 @@ class JsonlReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.tail = Tail(path)
         self.line = 0
-        self._warned = False
 
     def read(self) -> list[Point]:
         points = []
@@ -118,14 +116,8 @@ class JsonlReader:
             try:
                 points.append(parse_record(json.loads(raw)))
             except ValueError as exc:
-                self._warn(f"line {self.line} is not a record ({exc}); it is skipped")
+                self.tail.warn(f"line {self.line} is not a record ({exc}); it is skipped")
         return points
-
-    def _warn(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"livetrain: {self.tail.path}: {message} (this is the only warning for this file)",
-                          RuntimeWarning, stacklevel=3)
 
 
 class JsonlWriter(Callback):
