@@ -92,23 +92,27 @@ def test_a_request_while_the_helper_runs_the_action_does_not_wait_for_it():
 
 
 def test_a_costly_action_runs_less_often_within_its_cpu_budget():
-    runs = []
+    runs = []  # (wall-clock start, CPU seconds spent) of each run
 
     def busy():
-        runs.append(time.monotonic())
-        end = time.thread_time() + 0.02
-        while time.thread_time() < end:
+        start, cpu = time.monotonic(), time.thread_time()
+        while time.thread_time() < cpu + 0.02:
             pass
+        runs.append((start, time.thread_time() - cpu))
 
+    created = time.monotonic()
     t = Throttle(busy, interval=0.01, budget=0.1, burst=0.02)  # 20 ms of CPU a run: one run per 0.2 s, after one more
-    start = time.monotonic()
-    while time.monotonic() - start < 1.0:
+    while time.monotonic() - created < 1.0:
         t.request()
         time.sleep(0.001)
     t.close()
-    gaps = [b - a for a, b in zip(runs, runs[1:-1])]
-    assert len(gaps) >= 3 and min(gaps[2:]) >= 0.19  # once the burst is spent
-    assert len(runs) <= 8
+    # a token bucket: before each run, the CPU spent so far is within the burst plus 10 % of the time elapsed.
+    # A run that starts late (a loaded machine) lets the next start that much sooner, so single gaps may be short.
+    for k, (start, _) in enumerate(runs):
+        assert sum(spent for _, spent in runs[:k]) <= 0.02 + 0.1 * (start - created) + 0.005, (k, runs)
+    assert 3 <= len(runs) <= 8  # 100 requests a second, about 6 runs
+    starts = [start for start, _ in runs[:-1]]  # the last is close()'s flush
+    assert (starts[-1] - starts[1]) / (len(starts) - 2) >= 0.17  # once the burst is spent: about one run per 0.2 s
 
 
 @pytest.mark.parametrize("seed", range(3))
