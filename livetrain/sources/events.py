@@ -1,5 +1,6 @@
 """TensorBoard event files (``events.out.tfevents.*``), followed as they grow: livetrain's own record framing and
-TensorBoard's protobuf ``Event`` parser (the ``tensorboard`` package; TensorFlow is not needed).
+TensorBoard's protobuf ``Event`` parser (the ``tensorboard`` package; TensorFlow is not needed), except for the
+common one-scalar event, which :mod:`~livetrain.sources.event_scalars` decodes for many records at once.
 
 Scalars are read from ``simple_value`` (torch, tensorboardX, livetrain) and from the ``scalars`` plugin's tensors
 (TF2's ``tf.summary``); images, histograms and texts become records the board draws. A record cut short (the writer
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Point, Tail
+from .event_scalars import decode_scalars
 
 _HEADER = struct.Struct("<QI")  # length, masked crc32c of the length
 _FOOTER = 4  # masked crc32c of the data
@@ -31,24 +33,25 @@ def event_class() -> Any:
     return Event
 
 
-def split_records(data: bytes | memoryview) -> tuple[list[bytes], int]:
-    """The complete records' payloads in ``data``, and how many bytes they take (a record cut short is left).
+def frames(data: bytes | memoryview) -> tuple[list[int], list[int], int]:
+    """Where the complete records' payloads start and end in ``data``, and how many bytes the records take.
 
     Example:
         >>> from livetrain.core.tfevents import frame
-        >>> split_records(frame(b"abc") + frame(b"de")[:5])
-        ([b'abc'], 19)
+        >>> frames(frame(b"abc") + frame(b"de"))
+        ([12, 31], [15, 33], 37)
     """
-    view, end, out = memoryview(data), len(data), []
-    offset = 0
-    while offset + _HEADER.size <= end:
-        length = _HEADER.unpack_from(view, offset)[0]
-        stop = offset + _HEADER.size + length + _FOOTER
+    starts: list[int] = []
+    ends: list[int] = []
+    unpack, size, end, offset = _HEADER.unpack_from, _HEADER.size, len(data), 0
+    while offset + size <= end:
+        stop = offset + size + unpack(data, offset)[0] + _FOOTER
         if stop > end:
             break
-        out.append(bytes(view[offset + _HEADER.size:stop - _FOOTER]))
+        starts.append(offset + size)
+        ends.append(stop - _FOOTER)
         offset = stop
-    return out, offset
+    return starts, ends, offset
 
 
 class EventsReader:
@@ -73,21 +76,36 @@ class EventsReader:
         data = self.tail.read(complete=False)
         if not data:
             return []
-        payloads, used = split_records(data)
+        starts, ends, used = frames(data)
         self.tail.offset += used
-        points = []
-        parse = self.Event.FromString
-        for payload in payloads:
-            try:
-                event = parse(payload)
-            except Exception:  # noqa: BLE001 - protobuf's DecodeError; one bad record must not stop the watch
-                self.tail.warn("a record is not a TensorBoard Event; it is skipped")
-                continue
-            if event.HasField("summary"):
-                point = self._point(event)
+        scalars = decode_scalars(data, np.array(starts), np.array(ends))  # most records, at once
+        fast = zip(scalars.tags, scalars.values, scalars.steps, scalars.walls)
+        points: list[Point] = []
+        metrics: dict[str, float] = {}
+        last = None  # the step of the last point, while more scalars may join it
+        for common, start, end in zip(scalars.common.tolist(), starts, ends):
+            if common:
+                tag, value, step, wall = next(fast)
+                if step == last and tag not in metrics:  # a step's scalars, one event each, make one point
+                    metrics[tag] = value
+                else:
+                    metrics, last = {tag: value}, step
+                    points.append(Point(metrics, step, wall))
+            else:
+                last = None
+                point = self._parse(data[start:end])
                 if point is not None:
                     points.append(point)
         return points
+
+    def _parse(self, payload: bytes) -> Point | None:
+        """A record in any other layout, through protobuf's parser."""
+        try:
+            event = self.Event.FromString(payload)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError; one bad record must not stop the watch
+            self.tail.warn("a record is not a TensorBoard Event; it is skipped")
+            return None
+        return self._point(event) if event.HasField("summary") else None
 
     def _point(self, event: Any) -> Point | None:
         metrics: dict[str, float] = {}
