@@ -47,11 +47,15 @@ class Recorder:
         self.history_path = history_path
         self._begun = self._ended = False
         self._failed: set[str] = set()
+        self._drawing: bool | None = None
 
     @property
     def drawing(self) -> bool:
-        """Whether this process draws and saves: global rank 0 (see :func:`~livetrain.core.distributed.global_rank`)."""
-        return is_rank_zero()
+        """Whether this process draws and saves: global rank 0 (see :func:`~livetrain.core.distributed.global_rank`),
+        asked at the first value (the framework has set its process group up by then), not at every step."""
+        if self._drawing is None:
+            self._drawing = is_rank_zero()
+        return self._drawing
 
     def begin(self, **params: Any) -> None:
         """Start the run once (``set_params`` then ``on_train_begin``); later calls only update ``params``."""

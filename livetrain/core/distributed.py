@@ -31,6 +31,7 @@ def _torch_group_ready() -> Any:
 def global_rank() -> int:
     """This process's global rank: ``torch.distributed``'s once a process group is up, else the launcher's
     environment (``RANK`` from ``torchrun`` and Accelerate, ``SLURM_PROCID``, Open MPI's or MPICH's), else 0.
+    The environment is read once per process (again in a forked child): every logged step asks.
 
     Example:
         >>> global_rank()
@@ -39,11 +40,20 @@ def global_rank() -> int:
     dist = _torch_group_ready()
     if dist is not None:
         return int(dist.get_rank())
-    for name in _RANK_VARIABLES:
-        value = os.environ.get(name, "")
-        if value.isdigit():
-            return int(value)
-    return 0
+    global _launcher_rank
+    if _launcher_rank is None:
+        _launcher_rank = next((int(v) for name in _RANK_VARIABLES if (v := os.environ.get(name, "")).isdigit()), 0)
+    return _launcher_rank
+
+
+def _forget_launcher_rank() -> None:
+    """In a forked child: a launcher (``notebook_launcher``, torch's elastic agent) sets its rank after the fork."""
+    global _launcher_rank
+    _launcher_rank = None
+
+
+_launcher_rank: int | None = None
+os.register_at_fork(after_in_child=_forget_launcher_rank)
 
 
 def is_rank_zero() -> bool:

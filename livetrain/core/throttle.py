@@ -53,7 +53,7 @@ class Throttle:
         2
     """
 
-    def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.02,
+    def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.005,
                  burst: float = 0.03) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")

@@ -75,6 +75,7 @@ class LiveView(Callback, ABC):
         self.phases_given = "phases" in inspect.signature(self.__init__).bind_partial(*args, **kwargs).arguments
         self._warned: set[str] = set()
         self.end_with_cell = True  #: whether the end of the cell that updated the plot ends it (see above)
+        self._rank_zero: bool | None = None  # asked at the first update: every logged step requests one
 
     @abstractmethod
     def build_layout(self, phases: tuple[str, ...]) -> None:
@@ -132,8 +133,10 @@ class LiveView(Callback, ABC):
     def _request(self) -> None:
         """Ask for an update; called by subclasses after recording data under the lock. In a notebook, the
         end of the cell then leaves the final state in the output, as ``on_train_end`` does. Another rank than 0 of a
-        distributed run only records."""
-        if not is_rank_zero():
+        distributed run only records (the rank is asked once per view: by then a run's process group is up)."""
+        if self._rank_zero is None:
+            self._rank_zero = is_rank_zero()
+        if not self._rank_zero:
             return
         if self._host is not self:
             self._host._request()

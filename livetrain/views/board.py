@@ -332,6 +332,9 @@ class Board(LiveView):
         if history is not self.history:
             self._traced.update(logs)
         self._arrived.append((step, logs, history))
+        if self.throttle.background:  # the push, in the throttle's thread, stages them: the caller only records
+            self._request()
+            return
         if self.throttle.lock.acquire(blocking=False):  # a push in progress: it stages them itself, training goes on
             try:
                 self._stage_arrived(new_panels=False)
