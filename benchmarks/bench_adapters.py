@@ -5,18 +5,26 @@ Usage::
     python benchmarks/bench_adapters.py [--quick] [--out DIR] [--only lightning keras ...]
 
 Each framework's example in ``examples/<name>_digits.py`` (the digits CNN, or the framework's own small model)
-runs in a process of its own (the framework imported once), ``main(epochs=E, live=...)`` for a short and a long run,
-with and without livetrain, rounds interleaved. The cost per step is the long run's time minus the short run's,
-divided by the steps between them: the one-off costs (the framework's start, the board's first panels) cancel out.
+runs in a process of its own (the framework imported once): ``main(epochs=E, live=...)`` with and without
+livetrain, in rounds that alternate which goes first. Every training step is timed where the framework starts it
+(the model's forward in training mode; Keras's ``train_step``), so the figures are the time from one step's start
+to the next: the framework's step, its hooks, and livetrain's, with the views' pushes competing for the GIL.
+Each run trains about ``RUN_S`` seconds; the steps of its first ``SETTLED_S`` seconds (the board's panels are made
+then) and each epoch's first step (it follows the evaluation) are left out; the one-off costs are reported apart.
+Overhead: the mean step with livetrain over the mean step without, paired per round, the median over the rounds.
+
 The views draw with the ``none`` transport: everything is recorded and applied to the Bokeh models in the views'
 own thread, nothing is sent to a page.
 
-Results go to ``adapters.json`` and ``adapters.md``. Medians; the machines are noisy, so a run is repeated.
+Results go to ``adapters.json`` and ``adapters.md``. The machines are noisy, so rounds are paired and many.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -34,25 +42,107 @@ FRAMEWORKS = ("lightning", "keras", "hf", "ignite", "fastai", "accelerate")
 PACKAGES = {"lightning": "lightning", "keras": "keras", "hf": "transformers", "ignite": "pytorch-ignite",
             "fastai": "fastai", "accelerate": "accelerate"}
 GOAL = 0.01  # the overhead per step, as a fraction of the step without livetrain
-SHORT, LONG = 2, 6  # epochs: the short run has an evaluation too, so every panel is made in both
-STEPS_PER_EPOCH = 23  # 1,437 training digits in batches of 64
+RUN_S = 5.0  # about how long each run trains: as many epochs as that takes
+SETTLED_S = 2.5  # the steps of a run's first seconds are left out: its board's panels are made then (one-off)
+
+
+def tick_on_steps(name: str, ticks: list[float]) -> None:
+    """Append ``time.perf_counter()`` to ``ticks`` at the start of every training step of ``name``'s example."""
+    if name == "keras":
+        from keras.src.backend.torch.trainer import TorchTrainer as owner
+
+        method = "train_step"
+    else:
+        from livetrain.examples.digits import DigitsCNN as owner
+
+        method = "forward"
+    step = getattr(owner, method)
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == "keras" or self.training:
+            ticks.append(time.perf_counter())
+        return step(self, *args, **kwargs)
+
+    setattr(owner, method, timed)
+
+
+def account(name: str, spent: dict[str, list[tuple[float, float]]]) -> None:
+    """Record in ``spent`` the (start, CPU seconds) of every call the framework makes into livetrain's adapter (the
+    outermost call into its classes only: one timing a hook) as ``"hooks"``, and of every push of the views as
+    ``"views"``. The framework calls the adapter from its training thread only; the pushes run in the views'."""
+    from livetrain.core import throttle
+
+    module = importlib.import_module(f"livetrain.adapters.{name}")
+    depth = [0]
+
+    def wrap(owner: Any, attr: str, kind: str) -> None:
+        function = getattr(owner, attr)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return function(*args, **kwargs)
+            depth[0] += 1
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[kind].append((start, time.thread_time() - cpu))
+                depth[0] -= 1
+
+        setattr(owner, attr, timed)
+
+    for owner in (c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__):
+        for attr, value in list(vars(owner).items()):
+            if inspect.isfunction(value) and (not attr.startswith("__") or attr == "__call__"):
+                wrap(owner, attr, "hooks")
+    run = throttle.Throttle._run
+
+    def push(self: Any) -> None:
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            run(self)
+        finally:
+            spent["views"].append((start, time.thread_time() - cpu))
+
+    throttle.Throttle._run = push
+
+
+def steps_of(ticks: list[float], start: float, epochs: int) -> list[float]:
+    """The step times of one run that began at ``start`` (``ticks`` at each step's start), less those of its first
+    ``SETTLED_S`` seconds and each epoch's first step (it follows the evaluation)."""
+    per_epoch = len(ticks) // epochs
+    return [b - a for i, (a, b) in enumerate(zip(ticks, ticks[1:]), start=1)
+            if a - start >= SETTLED_S and i % per_epoch]
 
 
 def worker(name: str, rounds: int) -> None:
-    """In a fresh process: ``rounds`` interleaved rounds of (short, long) × (plain, live); prints the times."""
+    """In a fresh process: ``rounds`` rounds of one run with and one without livetrain; prints the step times, and
+    the CPU the adapter's hooks and the views' pushes took per step once the run settled."""
     import runpy
 
     os.environ["KERAS_BACKEND"] = "torch"
     main = runpy.run_path(str(ROOT / "examples" / f"{name}_digits.py"))["main"]
-    main(epochs=SHORT, live=False)  # warm-up: imports, kernels, the first graph
-    times: dict[str, list[float]] = {f"{live}-{e}": [] for live in ("plain", "live") for e in (SHORT, LONG)}
-    for _ in range(rounds):
-        for epochs in (SHORT, LONG):
-            for live in (False, True):
-                t0 = time.perf_counter()
-                main(epochs=epochs, live=live)
-                times[f"{'live' if live else 'plain'}-{epochs}"].append(time.perf_counter() - t0)
-    print("RESULT " + json.dumps(times))
+    ticks: list[float] = []
+    spent: dict[str, list[tuple[float, float]]] = {"hooks": [], "views": []}
+    tick_on_steps(name, ticks)
+    account(name, spent)
+    main(epochs=1, live=True)  # warm-up: imports, kernels, the first graph
+    t0 = time.perf_counter()
+    main(epochs=2, live=False)
+    epochs = max(4, math.ceil(RUN_S / ((time.perf_counter() - t0) / 2)))
+    runs: list[dict[str, Any]] = []
+    for r in range(rounds):
+        for live in (False, True) if r % 2 else (True, False):
+            ticks.clear(), spent["hooks"].clear(), spent["views"].clear()
+            t0 = time.perf_counter()
+            main(epochs=epochs, live=live)
+            end = time.perf_counter()
+            settled = [t for t in ticks if t - t0 >= SETTLED_S]
+            cpu = {kind: sum(c for start, c in calls if t0 + SETTLED_S <= start <= settled[-1]) / (len(settled) - 1)
+                   for kind, calls in spent.items()}
+            runs.append({"round": r, "live": live, "epochs": epochs, "run_s": end - t0, "steps": len(ticks) - 1,
+                         "step_s": steps_of(ticks, t0, epochs), "cpu_per_step_s": cpu})
+    print("RESULT " + json.dumps(runs))
 
 
 def measure(name: str, rounds: int, log: Any) -> dict[str, Any]:
@@ -62,36 +152,50 @@ def measure(name: str, rounds: int, log: Any) -> dict[str, Any]:
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         raise RuntimeError(f"{name}: the worker failed:\n{done.stderr[-3000:]}")
-    times = json.loads(lines[-1][7:])
-    med = {k: statistics.median(v) for k, v in times.items()}
-    steps = (LONG - SHORT) * STEPS_PER_EPOCH
-    plain = (med[f"plain-{LONG}"] - med[f"plain-{SHORT}"]) / steps
-    live = (med[f"live-{LONG}"] - med[f"live-{SHORT}"]) / steps
-    result = {"framework": name, "times_s": times, "median_s": med, "step_plain_ms": plain * 1e3,
-              "step_live_ms": live * 1e3, "overhead": (live - plain) / plain,
-              "fixed_s": (med[f"live-{SHORT}"] - med[f"plain-{SHORT}"]) - (live - plain) * SHORT * STEPS_PER_EPOCH}
-    log(f"{name}: {plain * 1e3:.1f} ms per step without livetrain, {live * 1e3:.1f} ms with it "
-        f"({result['overhead']:+.1%}); one-off {result['fixed_s']:.2f} s")
+    runs = json.loads(lines[-1][7:])
+    by = {(run["round"], run["live"]): run for run in runs}
+    mean = {key: statistics.fmean(run["step_s"]) for key, run in by.items()}
+    median = {key: statistics.median(run["step_s"]) for key, run in by.items()}
+    paired = [mean[r, True] / mean[r, False] - 1 for r in range(rounds)]
+    paired_median = [median[r, True] / median[r, False] - 1 for r in range(rounds)]
+    plain = statistics.median(mean[r, False] for r in range(rounds))
+    live = statistics.median(mean[r, True] for r in range(rounds))
+    one_off = statistics.median(by[r, True]["run_s"] - by[r, False]["run_s"]
+                                - (mean[r, True] - mean[r, False]) * by[r, True]["steps"] for r in range(rounds))
+    hooks = statistics.median(by[r, True]["cpu_per_step_s"]["hooks"] for r in range(rounds))
+    views = statistics.median(by[r, True]["cpu_per_step_s"]["views"] for r in range(rounds))
+    result = {"framework": name, "runs": runs, "step_plain_ms": plain * 1e3, "step_live_ms": live * 1e3,
+              "overhead": statistics.median(paired), "overheads": paired,
+              "overhead_median_step": statistics.median(paired_median), "fixed_s": one_off,
+              "steps_per_run": by[0, False]["steps"], "hooks_us": hooks * 1e6, "views_us": views * 1e6,
+              "cpu_share": (hooks + views) / plain}
+    log(f"{name}: {plain * 1e3:.2f} ms per step without livetrain, {live * 1e3:.2f} ms with it "
+        f"({result['overhead']:+.2%}; rounds {', '.join(f'{p:+.1%}' for p in paired)}); livetrain's CPU per step: "
+        f"hooks {hooks * 1e6:.0f} µs, views {views * 1e6:.0f} µs ({result['cpu_share']:.2%}); one-off {one_off:.2f} s")
     return result
 
 
 def markdown(env: dict[str, Any], results: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
     lines = ["# Adapters: the cost per training step", "",
              run_line(env, "bench_adapters.py", tuple(PACKAGES[r["framework"]] for r in results)), "",
-             f"Each framework's digits example, {SHORT} and {LONG} epochs ({STEPS_PER_EPOCH} steps each), with and "
-             f"without livetrain's adapter and its default live Board (drawn, not sent: transport `none`); the cost "
-             f"per step is the difference of the two runs over the steps between them, so one-off costs cancel.", "",
-             "| framework | step without livetrain | with | overhead per step | one-off (start, first panels) |",
-             "|---|---|---|---|---|"]
+             f"Each framework's digits example, about {RUN_S:g} s of training a run, with and without "
+             f"livetrain's adapter and its default live Board (drawn, not sent: transport `none`), "
+             f"{len(results[0]['overheads'])} rounds in one process per framework. Every training step is timed from "
+             f"its start to the next step's; the steps of a run's first {SETTLED_S:g} s (its panels are made then) "
+             f"and each epoch's first are left out. Overhead: the mean step with livetrain over the mean step "
+             f"without, paired per round; the median over the rounds (and its spread, lowest to highest).", "",
+             "| framework | step without livetrain | with | overhead per step (mean step) | rounds: lowest, highest "
+             "| by the median step | one-off (start, first panels) |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['framework']} | {r['step_plain_ms']:.1f} ms | {r['step_live_ms']:.1f} ms | "
-                     f"{r['overhead']:+.1%} | {r['fixed_s']:.2f} s |")
+        lines.append(f"| {r['framework']} | {r['step_plain_ms']:.2f} ms | {r['step_live_ms']:.2f} ms | "
+                     f"{r['overhead']:+.2%} | {min(r['overheads']):+.1%}, {max(r['overheads']):+.1%} | "
+                     f"{r['overhead_median_step']:+.2%} | {r['fixed_s']:.2f} s |")
     return "\n".join([*lines, *goal_lines(checks)]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two rounds instead of five")
+    parser.add_argument("--quick", action="store_true", help="three rounds instead of nine")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--only", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
     parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
@@ -103,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.monotonic()
     log = logger(start)
     env = machine(tuple(PACKAGES[f] for f in args.only) + ("livetrain", "torch"), {"quick": args.quick})
-    results = [measure(name, 2 if args.quick else 5, log) for name in args.only]
+    results = [measure(name, 3 if args.quick else 9, log) for name in args.only]
     checks = [{"goal": f"{r['framework']} adapter: overhead per step", "value": 100 * r["overhead"],
                "limit": 100 * GOAL, "unit": "%", "passed": r["overhead"] <= GOAL, "info": False} for r in results]
     publish(args.out / "adapters", env, results, checks, markdown, start)
