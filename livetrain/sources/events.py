@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Point, Tail
-from .event_scalars import decode_scalars
+from .event_scalars import Scalars, decode_scalars
 
 _HEADER = struct.Struct("<QI")  # length, masked crc32c of the length
 _FOOTER = 4  # masked crc32c of the data
@@ -79,24 +79,16 @@ class EventsReader:
         starts, ends, used = frames(data)
         self.tail.offset += used
         scalars = decode_scalars(data, np.array(starts), np.array(ends))  # most records, at once
-        fast = zip(scalars.tags, scalars.values, scalars.steps, scalars.walls)
         points: list[Point] = []
-        metrics: dict[str, float] = {}
-        last = None  # the step of the last point, while more scalars may join it
-        for common, start, end in zip(scalars.common.tolist(), starts, ends):
-            if common:
-                tag, value, step, wall = next(fast)
-                if step == last and tag not in metrics:  # a step's scalars, one event each, make one point
-                    metrics[tag] = value
-                else:
-                    metrics, last = {tag: value}, step
-                    points.append(Point(metrics, step, wall))
-            else:
-                last = None
-                point = self._parse(data[start:end])
-                if point is not None:
-                    points.append(point)
-        return points
+        done = taken = 0  # records, and decoded scalars, gone through
+        for i in np.flatnonzero(~scalars.common).tolist():  # the records left to protobuf, in file order
+            points += _step_points(scalars, taken, taken + i - done)
+            taken += i - done
+            point = self._parse(data[starts[i]:ends[i]])
+            if point is not None:
+                points.append(point)
+            done = i + 1
+        return points + _step_points(scalars, taken, len(scalars.tags))
 
     def _parse(self, payload: bytes) -> Point | None:
         """A record in any other layout, through protobuf's parser."""
@@ -142,6 +134,26 @@ class EventsReader:
                 metrics[tag] = number
         elif plugin == "text" and value.tensor.string_val:
             records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
+
+
+def _step_points(scalars: Scalars, start: int, stop: int) -> list[Point]:
+    """Points of the decoded scalars ``start:stop`` (consecutive records): a step's scalars, one event each, make one
+    point; a tag logged again at the same step starts another."""
+    tags, values = scalars.tags[start:stop], scalars.values[start:stop]
+    steps, walls = scalars.steps[start:stop], scalars.walls[start:stop]
+    at = np.array(steps, np.int64)
+    if (at[1:] != at[:-1]).all():  # a step each: a point each
+        return [Point({tag: value}, step, wall) for tag, value, step, wall in zip(tags, values, steps, walls)]
+    points: list[Point] = []
+    metrics: dict[str, float] = {}
+    last = None
+    for tag, value, step, wall in zip(tags, values, steps, walls):
+        if step == last and tag not in metrics:
+            metrics[tag] = value
+        else:
+            metrics, last = {tag: value}, step
+            points.append(Point(metrics, step, wall))
+    return points
 
 
 def _tensor_scalar(tensor: Any) -> float | None:
