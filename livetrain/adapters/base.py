@@ -69,6 +69,7 @@ class Recorder:
         """Step-level values, tagged ``phase/key``, at global ``step`` (a torch or JAX scalar is read when drawn)."""
         if not metrics:
             return
+        self._ended = False
         at = self.history.log(metrics, step, epoch=epoch)
         if self.drawing:
             self.begin()
@@ -79,6 +80,7 @@ class Recorder:
         into ``history.records`` at ``step``, then the views' ``on_log``."""
         if not values:
             return
+        self._ended = False
         at = step
         for tag, value in values.items():
             at = self.history.record(tag, kind, value, at)
@@ -90,6 +92,7 @@ class Recorder:
         """``phase``'s values of ``epoch`` (0-based) into ``history[phase]``, then the views' ``on_epoch_end``."""
         if not values:
             return
+        self._ended = False
         self.history.append(phase, values, epoch=epoch)
         if self.drawing:
             self.begin()
@@ -98,7 +101,8 @@ class Recorder:
 
     def end(self, exception: BaseException | None = None) -> None:
         """End the run: the views' ``on_train_end`` (or ``on_exception``), then a last save. Only the first call
-        counts."""
+        counts, until values arrive again (Lightning ends its loggers after ``fit``, then after a ``validate`` or
+        ``test``: each of those ends the run again, with the new values saved)."""
         if self._ended or not self.drawing:
             return
         self._ended = True

@@ -10,7 +10,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 import torch
-from adapter_views import Broken
+from adapter_views import Broken, Spy
 from kernel_session import bokeh_models, pushes, stdout, streamed_rows
 from lightning.pytorch.loggers import CSVLogger
 
@@ -113,6 +113,20 @@ def test_a_failing_run_ends_the_views_with_its_exception(tmp_path):
         fit(tmp_path, logger, [livetrain.LightningCallback()], module=Failing(), log_every_n_steps=1)
     assert isinstance(view.ended, KeyError)
     assert logger.history.steps["train/loss"].step.tolist() == [0, 1, 2]
+
+
+def test_a_validate_after_fit_ends_the_run_again_with_its_values(tmp_path):
+    spy, board = Spy(), Board()
+    logger = livetrain.LightningLogger(callbacks=[spy, board], history_path=tmp_path / "run.json")
+    trainer = fit(tmp_path, logger)
+    assert spy.ends == [None] and len(logger.history["val"]["loss"]) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.validate(trainer.lightning_module, load_digits_loaders()["test"])  # Lightning ends its loggers again
+    assert spy.ends == [None, None]  # the views end again, holding the validation's values
+    assert not [w for w in caught if "livetrain" in str(w.message)] and len(logger.recorder.callbacks.active) == 2
+    saved = livetrain.History.load(tmp_path / "run.json")
+    assert saved["val"]["loss"] == logger.history["val"]["loss"] and len(saved["val"]["loss"]) == 3
 
 
 def test_the_callback_needs_a_lightning_logger(tmp_path):
