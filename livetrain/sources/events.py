@@ -55,8 +55,9 @@ def frames(data: bytes | memoryview) -> tuple[list[int], list[int], int]:
 
 
 class EventsReader:
-    """Follows one event file: each :meth:`read` returns the events completed since the last one, one
-    :class:`~livetrain.sources.base.Point` per event with values.
+    """Follows one event file: each :meth:`read` returns the events completed since the last one as
+    points (:class:`~livetrain.sources.base.Point`): one per event with values, except that consecutive one-scalar
+    events of a step (each tag once) make one point.
 
     Example:
         >>> import tempfile
