@@ -40,15 +40,16 @@ class DigitsModule(pl.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
 
 
-def main(epochs: int = 2, live: bool = True) -> livetrain.History | None:
-    """Train for ``epochs``; with ``live``, drawn by livetrain and its history returned, else without it (None)."""
+def main(epochs: int = 2, live: bool = True, extras: bool = True) -> livetrain.History | None:
+    """Train for ``epochs``; with ``live``, drawn by livetrain and its history returned, else without it (None).
+    ``extras``: the ``LightningCallback`` too (weight histograms and input images every 20 steps)."""
     torch.set_num_threads(1)  # a tiny model: one thread is fastest on a CPU
     torch.manual_seed(0)
     loaders = load_digits_loaders()
     logger = livetrain.LightningLogger() if live else False
     histograms = livetrain.LightningCallback(every=20, modules=["model.classifier"])  # and the "images" returned
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=logger, log_every_n_steps=5,
-                         callbacks=[histograms] if live else [],
+                         callbacks=[histograms] if live and extras else [],
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          default_root_dir=tempfile.gettempdir())
     trainer.fit(DigitsModule(), loaders["train"], loaders["test"])

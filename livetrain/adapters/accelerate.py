@@ -90,15 +90,27 @@ class AccelerateTracker(tracking.GeneralTracker):
             self.recorder.record({"hparams": value}, "hparams")
         self._guarded("store_init_configuration", record)
 
-    @_main_process_only
     def log(self, values: Mapping[str, Any], step: int | None = None, **kwargs: Any) -> None:
-        self._guarded("log", lambda: self._log(dict(values), step))
+        # not gated here: Accelerator.log runs on the main process only, and the recorder draws on rank 0 only
+        try:
+            if "epoch" in values or any(type(v) is str for v in values.values()):
+                self._log(dict(values), step)
+            else:  # step values: tagged at the recorder's hand-over, off the step's path
+                self.recorder.log(values, step, convert=self._step_values)
+        except Exception as exc:  # noqa: BLE001 - a tracker must never stop the training
+            self._warn("log", exc)
 
     @_main_process_only
     def finish(self) -> None:
         self._guarded("finish", self.recorder.end)
 
+    def _step_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        numbers = step_values(values)
+        self._stepped.update(numbers)
+        return numbers
+
     def _log(self, values: dict[str, Any], step: int | None) -> None:
+        self.recorder.hand_over()  # the tags the step calls traced are known
         epoch = values.pop("epoch", None)
         summary = epoch is not None and float(epoch).is_integer()
         numbers: dict[str, Any] = {}
@@ -126,10 +138,23 @@ class AccelerateTracker(tracking.GeneralTracker):
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - a tracker must never stop the training
-            if what not in self._warned:
-                self._warned.add(what)
-                warnings.warn(f"livetrain: AccelerateTracker.{what} failed ({type(exc).__name__}: {exc}); training "
-                              f"goes on", RuntimeWarning, stacklevel=3)
+            self._warn(what, exc)
+
+    def _warn(self, what: str, exc: Exception) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            warnings.warn(f"livetrain: AccelerateTracker.{what} failed ({type(exc).__name__}: {exc}); training "
+                          f"goes on", RuntimeWarning, stacklevel=4)
+
+
+def step_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A step call's values as trace values, tagged ``phase/metric``.
+
+    Example:
+        >>> step_values({"train_loss": 0.5, "val_loss": 0.6, "lr": 0.1})
+        {'train/loss': 0.5, 'val/loss': 0.6, 'train/lr': 0.1}
+    """
+    return {"/".join(split_phase(key, PREFIXES)): value for key, value in flat(values).items()}
 
 
 def flat(values: Mapping[str, Any]) -> dict[str, Any]:

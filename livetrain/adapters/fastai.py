@@ -84,10 +84,11 @@ class FastaiCallback(FastaiBase):
         self._guard()
 
     def after_batch(self) -> None:
-        if self._fitting and self.training:
+        learn = self.learn  # the learner's own attributes: a callback's go through fastai's GetAttr, slower
+        if self._fitting and learn.training:
             self._rec.safely("reading learn.smooth_loss", lambda: self._rec.log(
-                {"train/smooth_loss": self.learn.smooth_loss}, self._step0 + self.train_iter,
-                epoch=self._epoch0 + self.epoch + (self.iter + 1) / self.n_iter))
+                {"train/smooth_loss": learn.smooth_loss}, self._step0 + learn.train_iter,
+                epoch=self._epoch0 + learn.epoch + (learn.iter + 1) / learn.n_iter))
 
     def after_epoch(self) -> None:
         if not self._fitting or _validating(self.learn):

@@ -107,10 +107,18 @@ class IgniteLogger:
 
     def _iteration(self, engine: Engine) -> None:
         if self._rank0:
-            self.recorder.safely("the trainer's output", lambda: self._log_output(engine.state))
+            state = engine.state
+            if self._transform is None:  # the output is read into values at the recorder's hand-over
+                self.recorder.log({OUTPUT: state.output}, state.iteration, epoch=_epoch(state), convert=self._numbers)
+            else:
+                self.recorder.safely("the output_transform", lambda: self.recorder.log(
+                    {OUTPUT: self._transform(state.output)}, state.iteration, epoch=_epoch(state),  # type: ignore
+                    convert=self._numbers))
 
-    def _log_output(self, state: Any) -> None:
-        output = state.output if self._transform is None else self._transform(state.output)
+    def _numbers(self, logged: Mapping[str, Any]) -> dict[str, Any]:
+        """The trainer's output as ``train/<key>`` values (a bare number is ``train/loss``); a clear error if it
+        holds no number."""
+        output = logged[OUTPUT]
         values = dict(output) if isinstance(output, Mapping) else {"loss": output}
         numbers = {f"train/{k}": v.detach() if isinstance(v, torch.Tensor) else v
                    for k, v in values.items() if _is_number(v)}
@@ -118,7 +126,7 @@ class IgniteLogger:
             raise TypeError(f"state.output is {type(output).__name__}, not a number nor a dict of numbers: give "
                             f"attach(output_transform=...) that returns one")
         self._traced.update(numbers)
-        self.recorder.log(numbers, state.iteration, epoch=_epoch(state))
+        return numbers
 
     def _epoch(self, engine: Engine) -> None:
         if self._rank0:
@@ -131,6 +139,7 @@ class IgniteLogger:
 
     def _record(self, phase: str, state: Any, trainer: Any) -> None:
         """``state.metrics`` as ``phase``'s values of the trainer's epoch, and at its iteration."""
+        self.recorder.hand_over()  # the traced tags are known
         values = {key: v for key, value in state.metrics.items() if (v := _readable(value)) is not None}
         if trainer.epoch >= 1:  # an evaluation before the first epoch has no epoch value
             self.recorder.epoch_end(trainer.epoch - 1, phase, values)
@@ -152,6 +161,9 @@ class IgniteLogger:
         handlers = getattr(engine, "_event_handlers", {}).get(Events.EXCEPTION_RAISED, ())
         if len(handlers) <= 1:  # ours alone: Ignite would have re-raised it
             raise exception
+
+
+OUTPUT = "output"  #: what the trainer's output is logged as, until the hand-over turns it into values
 
 
 def attach(engine: Engine, every: int = 1, *, evaluators: Mapping[str, Engine] | None = None,

@@ -9,7 +9,8 @@ Caveats:
   accumulate over the epoch). They are logged as ``train/<metric> (running mean)``; the epoch's value (the last
   running mean) is ``train/<metric>`` at the epoch's last step.
 - Keras's asynchronous batch dispatch is kept (``async_safe = True``): the batch hook runs in Keras's worker
-  thread on the logs Keras has already read there, reads nothing itself, and logs the batches in order.
+  thread on the logs Keras has already read there, reads nothing itself and only notes them; every ``HAND_OVER``
+  seconds (and at the epoch's end) the batches noted are logged, in order.
 - Keras tells callbacks nothing about an exception or an interrupt: such a run is not ended by the callback (a
   notebook cell's end still leaves the views' last state).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,7 +28,7 @@ import keras
 from ..core.callback import Callback
 from ..core.history import History
 from ..views.scalars import is_scalar
-from .base import Recorder, by_phase, tagged
+from .base import HAND_OVER, Recorder, by_phase, tagged
 
 #: What the batch traces' tags add to the metric's name: Keras's batch logs are running means since the epoch began.
 RUNNING_MEAN = " (running mean)"
@@ -63,6 +65,8 @@ class KerasCallback(keras.callbacks.Callback):
         self.recorder = Recorder(callbacks, history=history, history_path=history_path)
         self._lock = threading.Lock()
         self._begun: deque[int] = deque()  # the batches begun (main thread), whose ends are not logged yet
+        self._ends: deque[tuple[int, Mapping[str, Any] | None]] = deque()  # noted by the hook, not logged yet
+        self._due = 0.0  # when the ends noted are next logged
         self._waiting: dict[int, Mapping[str, Any]] = {}  # ends that arrived before an earlier one
         self._offset = 0  # global steps before this epoch
         self._epoch = 0
@@ -70,7 +74,9 @@ class KerasCallback(keras.callbacks.Callback):
 
     @property
     def history(self) -> History:
-        """The run's :class:`~livetrain.History` (the recorder's)."""
+        """The run's :class:`~livetrain.History` (the recorder's), with every batch that has ended."""
+        if self._ends:
+            self._drain()
         return self.recorder.history
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
@@ -87,28 +93,37 @@ class KerasCallback(keras.callbacks.Callback):
         self._begun.append(batch)  # the main thread, in order: the batch ends are logged in this order
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._ends.append((batch, logs))  # only noted: they are logged in order, every HAND_OVER seconds
+        if time.monotonic() >= self._due:
+            self._drain()
+
+    def _drain(self, final: bool = False) -> None:
+        """Log the batch ends noted, in the order the batches began, up to the first whose earlier batch's end is
+        still on its way (``final``: all of them, Keras waited for its batch hooks)."""
         with self._lock:
-            self._waiting[batch] = logs or {}
+            self._due = time.monotonic() + HAND_OVER
+            while self._ends:
+                batch, logs = self._ends.popleft()
+                self._waiting[batch] = logs or {}
             while self._waiting:
                 first = min(self._waiting)
-                if len(self._begun) > 1 and first >= self._begun[1]:  # an earlier batch's end is still on its way
+                if not final and len(self._begun) > 1 and first >= self._begun[1]:
                     return
                 if self._begun:
                     self._begun.popleft()
                 self._log_batch(first, self._waiting.pop(first))
+            if final:
+                self._begun.clear()
 
     def _log_batch(self, batch: int, logs: Mapping[str, Any]) -> None:
         steps = self.params.get("steps")
         done = min(batch + 1, steps or batch + 1)  # the last execution of steps_per_execution batches may be short
         self._batches = max(self._batches, done)
-        values = {f"train/{key}{RUNNING_MEAN}": value for key, value in logs.items() if is_scalar(value)}
-        self.recorder.log(values, self._offset + done, epoch=self._epoch + (done / steps if steps else 0))
+        self.recorder.log(logs, self._offset + done, epoch=self._epoch + (done / steps if steps else 0),
+                          convert=batch_traces)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        with self._lock:  # Keras waited for the batch hooks: log any end still held back
-            for batch in sorted(self._waiting):
-                self._log_batch(batch, self._waiting.pop(batch))
-            self._begun.clear()
+        self._drain(final=True)  # Keras waited for the batch hooks: log any end still held back
         self._offset += self._batches
         phases = by_phase(logs or {}, {"val_": "val"}, keep=is_scalar)
         self.recorder.log({tag: value for phase, values in phases.items()
@@ -117,4 +132,15 @@ class KerasCallback(keras.callbacks.Callback):
             self.recorder.epoch_end(epoch, phase, values)
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._drain(final=True)
         self.recorder.end()
+
+
+def batch_traces(logs: Mapping[str, Any]) -> dict[str, Any]:
+    """A batch's logs as trace values: ``train/<metric> (running mean)``, numbers only.
+
+    Example:
+        >>> batch_traces({"loss": 0.5, "note": "x"})
+        {'train/loss (running mean)': 0.5}
+    """
+    return {f"train/{key}{RUNNING_MEAN}": value for key, value in logs.items() if is_scalar(value)}

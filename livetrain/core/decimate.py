@@ -152,6 +152,11 @@ class Decimator:
         if not self.columns:
             self.columns, self._buckets = names, np.empty((3, 2 * self.budget + 2, 1 + len(names)))
         level, first = self.level, self.count >> self.level  # the bucket the first new point goes in
+        if not level and self.count + m <= self.budget:  # every point is its own bucket: its smallest, largest, last
+            self._buckets[:, first:first + m] = np.column_stack([np.arange(self.count, self.count + m, dtype=float),
+                                                                 *new])
+            self.count = self.buckets = self.count + m
+            return Update(first, self._rows(first, self.buckets))
         for at in range(0, m, self.CHUNK):
             self._add(np.column_stack([np.arange(self.count, self.count + min(m - at, self.CHUNK), dtype=float),
                                        *(v[at:at + self.CHUNK] for v in new)]))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 IDLE_EXIT = 5.0  # seconds without requests after which the helper thread ends
 MOST_DEFERRED = 1.0  # the CPU budget defers a run by at most this many seconds
@@ -30,6 +31,28 @@ def run_again(delay: float) -> bool:
     return True
 
 
+@contextmanager
+def one_off() -> Iterator[None]:
+    """Inside a throttle's action: the CPU time the block takes is a one-off (a view making a new panel), not the
+    steady cost the budget paces, so the next run is not held back for it. Outside an action, nothing.
+
+    Example:
+        >>> def action():
+        ...     with one_off():
+        ...         sum(range(10**6))  # tens of ms: without one_off, the next run would wait MOST_DEFERRED
+        >>> t = Throttle(action, interval=0.01, budget=0.001)
+        >>> t.request(); t._next - time.monotonic() < 0.5
+        True
+    """
+    start = time.thread_time()
+    try:
+        yield
+    finally:
+        throttle = getattr(_running, "throttle", None)
+        if throttle is not None:
+            throttle._exempt += time.thread_time() - start
+
+
 class Throttle:
     """Coalesce calls to ``action`` so it runs at most once per ``interval`` seconds, and with at most ``budget`` of
     one CPU.
@@ -54,7 +77,7 @@ class Throttle:
     """
 
     def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.005,
-                 burst: float = 0.03) -> None:
+                 burst: float = 0.01) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= 1:
@@ -62,6 +85,7 @@ class Throttle:
         self.action = action
         self.interval, self.budget, self.burst = interval, budget, burst
         self._credit, self._earned = burst, time.monotonic()  # CPU seconds the action may still spend, and since when
+        self._exempt = 0.0  # CPU seconds of the running action that are one-offs (see one_off)
         self.lock = threading.RLock()
         self._wake = threading.Condition(self.lock)
         self._next = 0.0
@@ -139,7 +163,7 @@ class Throttle:
                 self._helper = None
 
     def _run(self) -> None:
-        self._pending = False
+        self._pending, self._exempt = False, 0.0
         start, cpu = time.monotonic(), time.thread_time()
         self._next = start + self.interval
         outer, _running.throttle = getattr(_running, "throttle", None), self
@@ -148,7 +172,7 @@ class Throttle:
         finally:
             _running.throttle = outer
             if self.interval > 0:  # interval 0 asks for every request at once (a replica drawing frames)
-                self._charge(start, time.thread_time() - cpu)
+                self._charge(start, max(time.thread_time() - cpu - self._exempt, 0.0))
 
     def _charge(self, now: float, spent: float) -> None:
         """Take ``spent`` CPU seconds from the credit, which grows by ``budget`` a second up to ``burst``; in debt,

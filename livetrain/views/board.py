@@ -20,6 +20,7 @@ from ..core.checks import names, whole
 from ..core.history import History
 from ..core.images import grid_picture, shrink
 from ..core.modelsummary import read_summary
+from ..core.throttle import one_off
 from .base import LiveView
 from .compare import Compare, load_runs
 from .embedding import EmbeddingPanel
@@ -69,7 +70,7 @@ class ScalarsPanel:
         self._history: Any = None
 
     def stage(self, tag: str, step: int, value: Any, history: History) -> None:
-        if tag not in self.panel.tags:
+        if tag not in self.panel.sources:
             self.panel.add(tag)
         self._history = history
 
@@ -346,20 +347,29 @@ class Board(LiveView):
         """Stage the values that arrived (under the lock), making panels for new tags; with ``new_panels=False``
         (in the caller's thread: building a Bokeh figure takes a tenth of a second or more) stop at the first call
         that needs a new panel, and leave it and the later ones to the push."""
+        staged: tuple[Any, Any] | None = None  # the tags and history of the last values staged, if all are scalars
         while self._arrived:
             step, logs, history = self._arrived[0]
             if not new_panels and any(self._panel_of.get(t, t) not in self.panels for t in logs
                                       if self.only is None or t in self.only):
                 return
             self._arrived.popleft()
+            if staged is not None and staged[1] is history and staged[0] == logs.keys():
+                continue  # a scalar panel reads its traces' new points when it applies: staged once is enough
             records = getattr(history, "records", {})
+            scalars = True
             for tag, value in logs.items():
                 if self.only is not None and tag not in self.only:
                     continue
                 key = self._panel_of.get(tag, tag)
-                panel = self.panels.get(key) or self._new_panel(key, tag, value, records)
+                panel = self.panels.get(key)
+                if panel is None:
+                    with one_off():  # a new panel's cost does not hold the next pushes back
+                        panel = self._new_panel(key, tag, value, records)
                 panel.stage(tag, step, value, history)
                 self._staged.add(key)
+                scalars = scalars and type(panel) is ScalarsPanel
+            staged = (logs.keys(), history) if scalars else None
 
     def _new_panel(self, key: str, tag: str, value: Any, records: Mapping[str, Any]) -> Panel:
         """The panel of ``tag``'s kind (``value``, its first value, tells a graph's summary from a placeholder's)."""
@@ -413,9 +423,10 @@ class Board(LiveView):
     def apply_pending(self) -> None:
         self._stage_arrived()
         staged = self.apply_staged()
-        for key, panel in self._unplaced:  # filled before they join the layout: the page gets them whole
-            self._place(key, panel)
-        self._unplaced.clear()
+        with one_off():
+            for key, panel in self._unplaced:  # filled before they join the layout: the page gets them whole
+                self._place(key, panel)
+            self._unplaced.clear()
         tags = len(self._panel_of)
         if staged and tags != self._tags_shown:  # only when a tag arrives: a text change lays the whole page out again
             self.status.text = f"<span style='color: #666'>{tags} tag{'s' * (tags != 1)}</span>"
