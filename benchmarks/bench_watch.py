@@ -83,9 +83,10 @@ FILES = {"10 tags a step": 10, "1 tag a step": 1}
 
 
 def read_livetrain(path: Path) -> int:
+    from livetrain.sources.base import Series
     from livetrain.sources.events import EventsReader
 
-    return sum(len(p.metrics) for p in EventsReader(path).read())
+    return sum(len(i.step) if isinstance(i, Series) else len(i.metrics) for i in EventsReader(path).read())
 
 
 def read_tensorboard(path: Path) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 from .core.callback import Callback, CallbackList
 from .core.history import History
 from .sources import Reader, find_logs, format_of, open_reader
-from .sources.base import Point
+from .sources.base import Point, Series
 from .views.board import Board
 from .views.compare import Compare
 
@@ -106,9 +106,8 @@ class Watcher:
                 except (OSError, ValueError) as exc:
                     self._warn(run, f"reading {run or self.path} failed ({type(exc).__name__}: {exc}); it is retried")
                     continue
-                for point in points:
-                    self._feed(run, point)
-                count += len(points)
+                for item in points:
+                    count += self._feed(run, item) if isinstance(item, Point) else self._feed_series(run, item)
             if count:
                 self.last_read = time.monotonic()
             return count
@@ -185,7 +184,16 @@ class Watcher:
             if current is None or current.path != path:  # a new run, or a newer event file of a restarted writer
                 self.readers[name] = open_reader(path)
 
-    def _feed(self, run: str, point: Point) -> None:
+    def _feed_series(self, run: str, series: Series) -> int:
+        """One tag's points at once; the views hear of them once, at the last. Returns their number."""
+        tag = self._tag(run, series.tag)
+        self.history.extend(tag, series.step, series.value, series.wall)
+        last = int(series.step[-1])
+        self._next[run] = max(self._next.get(run, 0), int(series.step.max()) + 1)
+        self.callbacks.on_log(last, {tag: float(series.value[-1])}, self.history)
+        return len(series.step)
+
+    def _feed(self, run: str, point: Point) -> int:
         step = point.step if point.step is not None else self._next.get(run, 0)
         self._next[run] = max(self._next.get(run, 0), step + 1)
         metrics = {self._tag(run, tag): value for tag, value in point.metrics.items()}
@@ -203,6 +211,7 @@ class Watcher:
             logged[name] = value
         if logged:
             self.callbacks.on_log(step, logged, self.history)
+        return 1
 
     def _tag(self, run: str, tag: str) -> str:
         """``tag`` of ``run`` as the history and board name it (a folder's runs share a plot per tag)."""

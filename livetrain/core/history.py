@@ -150,6 +150,37 @@ class History(dict):
             trace.append(step, value, wall, epoch)
         return step
 
+    def extend(self, tag: str, step: Any, value: Any, wall: Any = None, epoch: Any = None) -> None:
+        """Add many points of one ``tag`` at once, as columns of equal length (numbers already read: a log file's):
+        what as many :meth:`log` calls would add, at the cost of one. ``wall`` defaults to now, ``epoch`` to NaN.
+
+        Example:
+            >>> h = History(); h.extend("loss", [0, 1, 2], [0.9, 0.7, 0.6]); h.log({"loss": 0.5})
+            3
+            >>> h.steps["loss"].value.tolist()
+            [0.9, 0.7, 0.6, 0.5]
+        """
+        if type(tag) is not str:
+            raise TypeError(f"tags must be str, got {type(tag).__name__} {tag!r}")
+        steps = np.asarray(step)
+        if steps.ndim != 1 or not (steps.dtype.kind in "iu" or not len(steps)):
+            raise TypeError(f"step must be a 1-d array of ints, got {steps.dtype} of shape {steps.shape}")
+        n = len(steps)
+        columns = [np.asarray(c, np.float64) if c is not None else np.full(n, d) for c, d in
+                   ((value, math.nan), (wall, time.time()), (epoch, math.nan))]
+        if any(c.shape != (n,) for c in columns):
+            raise ValueError(f"{tag!r}: step, value, wall and epoch must have one length; got shapes "
+                             f"{[steps.shape, *(c.shape for c in columns)]}")
+        if not n:
+            return
+        trace = self.steps.get(tag)
+        if trace is None:
+            trace = self.steps[tag] = Trace(tag)
+        trace.extend(steps, *columns)
+        if self.steps.started is None:
+            self.steps.started = float(columns[1][0])
+        self._step(int(steps.max()))
+
     def record(self, tag: str, kind: str, value: Any, step: int | None = None, *, wall: float | None = None) -> int:
         """Add a non-scalar ``value`` (an image, a histogram, a text...; ``kind`` is one of ``steps.KINDS``) to
         ``records[tag]`` at ``step`` (``None``: as in :meth:`log`); returns the step used.

@@ -2,7 +2,8 @@
 and :class:`~livetrain.sources.jsonl.JsonlWriter`, which writes a run as JSONL for them.
 
 A new format is one module with a reader class (``Reader(path)``, whose ``read()`` returns the
-:class:`~livetrain.sources.base.Point`\\ s completed since the last call), its test, and one line in :data:`FORMATS`.
+:class:`~livetrain.sources.base.Point`\\ s, or :class:`~livetrain.sources.base.Series` of one tag's points, completed
+since the last call), its test, and one line in :data:`FORMATS`.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-from .base import Point
+from .base import Point, Series, as_points
 
 #: Format name -> its reader, ``"module:Class"`` (imported when a file of that format is read).
 FORMATS: dict[str, str] = {
@@ -24,7 +25,7 @@ FORMATS: dict[str, str] = {
 class Reader(Protocol):
     """What :func:`open_reader` returns."""
 
-    def read(self) -> list[Point]: ...
+    def read(self) -> list[Point | Series]: ...
 
 
 def format_of(path: str | os.PathLike[str]) -> str | None:
@@ -83,4 +84,4 @@ def find_logs(root: str | os.PathLike[str]) -> dict[str, Path]:
     return runs
 
 
-__all__ = ["FORMATS", "Point", "Reader", "find_logs", "format_of", "open_reader"]
+__all__ = ["FORMATS", "Point", "Reader", "Series", "as_points", "find_logs", "format_of", "open_reader"]

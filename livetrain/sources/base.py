@@ -1,10 +1,14 @@
-"""What a log reader yields (:class:`Point`), and :class:`Tail`: a file's complete new lines or records, once each."""
+"""What a log reader yields (:class:`Point`, :class:`Series`), and :class:`Tail`: a file's complete new lines or
+records, once each."""
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import numpy as np
 
 
 class Point(NamedTuple):
@@ -16,6 +20,33 @@ class Point(NamedTuple):
     wall: float | None = None
     epoch: float | None = None
     records: dict[str, tuple[str, Any]] | None = None
+
+
+class Series(NamedTuple):
+    """Many points of one tag read at once, as columns: what an event file's one-scalar records become (a record per
+    scalar, as torch writes them), instead of a :class:`Point` each. ``History.extend`` takes them as they are."""
+    tag: str
+    step: np.ndarray  #: int64
+    value: np.ndarray  #: float64
+    wall: np.ndarray  #: float64, unix seconds
+
+
+def as_points(items: Iterable[Point | Series]) -> list[Point]:
+    """A reader's items as points: a :class:`Series` becomes a point per row.
+
+    Example:
+        >>> s = Series("loss", np.array([1, 2]), np.array([0.5, 0.25]), np.array([10.0, 11.0]))
+        >>> [(p.step, p.metrics) for p in as_points([s, Point({"acc": 0.5}, 3)])]
+        [(1, {'loss': 0.5}), (2, {'loss': 0.25}), (3, {'acc': 0.5})]
+    """
+    points: list[Point] = []
+    for item in items:
+        if isinstance(item, Series):
+            points += [Point({item.tag: value}, step, wall)
+                       for step, value, wall in zip(item.step.tolist(), item.value.tolist(), item.wall.tolist())]
+        else:
+            points.append(item)
+    return points
 
 
 class Tail:

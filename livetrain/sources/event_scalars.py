@@ -31,9 +31,9 @@ class Scalars(NamedTuple):
     values are float32 widened, as protobuf's ``simple_value`` reads)."""
     common: np.ndarray
     tags: list[str]
-    values: list[float]
-    steps: list[int]
-    walls: list[float]
+    values: np.ndarray  #: float64
+    steps: np.ndarray  #: int64
+    walls: np.ndarray  #: float64
 
 
 def decode_scalars(data: bytes, starts: np.ndarray, ends: np.ndarray) -> Scalars:
@@ -46,8 +46,9 @@ def decode_scalars(data: bytes, starts: np.ndarray, ends: np.ndarray) -> Scalars
         >>> with EventFileWriter(tempfile.mkdtemp()) as w: w.add_scalar("loss", 0.5, step=7, wall=1e9)
         >>> data = open(w.path, "rb").read()
         >>> starts, ends, _ = frames(data)
-        >>> decode_scalars(data, np.array(starts), np.array(ends))  # the file_version record is not a scalar
-        Scalars(common=array([False,  True]), tags=['loss'], values=[0.5], steps=[7], walls=[1000000000.0])
+        >>> s = decode_scalars(data, np.array(starts), np.array(ends))  # the file_version record is not a scalar
+        >>> s.common.tolist(), s.tags, s.values.tolist(), s.steps.tolist(), s.walls.tolist()
+        ([False, True], ['loss'], [0.5], [7], [1000000000.0])
     """
     limit = len(data)
     buf = np.frombuffer(data + bytes(_PAD), np.uint8)
@@ -87,7 +88,7 @@ def decode_scalars(data: bytes, starts: np.ndarray, ends: np.ndarray) -> Scalars
         bad = np.array([tag is None for tag in tags])
         ok[index[bad]] = False
         index, tags = index[~bad], [tag for tag in tags if tag is not None]
-    return Scalars(ok, tags, value[index].tolist(), step[index].tolist(), wall[index].tolist())
+    return Scalars(ok, tags, value[index], step[index], wall[index])
 
 
 def _utf8(raw: bytes) -> str | None:

@@ -1,6 +1,7 @@
 """TensorBoard event files (``events.out.tfevents.*``), followed as they grow: livetrain's own record framing and
 TensorBoard's protobuf ``Event`` parser (the ``tensorboard`` package; TensorFlow is not needed), except for the
-common one-scalar event, which :mod:`~livetrain.sources.event_scalars` decodes for many records at once.
+common one-scalar event, which :mod:`~livetrain.sources.event_scalars` decodes for many records at once, into
+columns per tag.
 
 Scalars are read from ``simple_value`` (torch, tensorboardX, livetrain) and from the ``scalars`` plugin's tensors
 (TF2's ``tf.summary``); images, histograms and texts become records the board draws. A record cut short (the writer
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Point, Tail
+from .base import Point, Series, Tail
 from .event_scalars import Scalars, decode_scalars
 
 _HEADER = struct.Struct("<QI")  # length, masked crc32c of the length
@@ -55,17 +56,19 @@ def frames(data: bytes | memoryview) -> tuple[list[int], list[int], int]:
 
 
 class EventsReader:
-    """Follows one event file: each :meth:`read` returns the events completed since the last one as
-    points (:class:`~livetrain.sources.base.Point`): one per event with values, except that consecutive one-scalar
-    events of a step (each tag once) make one point.
+    """Follows one event file: each :meth:`read` returns the events completed since the last one, in file order:
+    the one-scalar events between two other records as one :class:`~livetrain.sources.base.Series` per tag
+    (columns: a long run's scalars cost a few numpy calls, not a Python object each), every other event with values
+    as a :class:`~livetrain.sources.base.Point`.
 
     Example:
         >>> import tempfile
         >>> from livetrain.core.tfevents import EventFileWriter
         >>> with EventFileWriter(tempfile.mkdtemp()) as w:
-        ...     w.add_scalar("train/loss", 0.5, step=3)
-        >>> [(p.step, p.metrics) for p in EventsReader(w.path).read()]
-        [(3, {'train/loss': 0.5})]
+        ...     w.add_scalar("train/loss", 0.5, step=3); w.add_scalar("train/loss", 0.25, step=4)
+        >>> (series,) = EventsReader(w.path).read()
+        >>> series.tag, series.step.tolist(), series.value.tolist()
+        ('train/loss', [3, 4], [0.5, 0.25])
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -73,23 +76,23 @@ class EventsReader:
         self.tail = Tail(path)
         self.plugins: dict[str, str] = {}  # tag -> plugin name: TF2 writes a tag's metadata with its first value only
 
-    def read(self) -> list[Point]:
+    def read(self) -> list[Point | Series]:
         data = self.tail.read(complete=False)
         if not data:
             return []
         starts, ends, used = frames(data)
         self.tail.offset += used
         scalars = decode_scalars(data, np.array(starts), np.array(ends))  # most records, at once
-        points: list[Point] = []
+        items: list[Point | Series] = []
         done = taken = 0  # records, and decoded scalars, gone through
         for i in np.flatnonzero(~scalars.common).tolist():  # the records left to protobuf, in file order
-            points += _step_points(scalars, taken, taken + i - done)
+            items += _by_tag(scalars, taken, taken + i - done)
             taken += i - done
             point = self._parse(data[starts[i]:ends[i]])
             if point is not None:
-                points.append(point)
+                items.append(point)
             done = i + 1
-        return points + _step_points(scalars, taken, len(scalars.tags))
+        return items + _by_tag(scalars, taken, len(scalars.tags))
 
     def _parse(self, payload: bytes) -> Point | None:
         """A record in any other layout, through protobuf's parser."""
@@ -137,24 +140,19 @@ class EventsReader:
             records[tag] = ("text", value.tensor.string_val[0].decode("utf-8", "replace"))
 
 
-def _step_points(scalars: Scalars, start: int, stop: int) -> list[Point]:
-    """Points of the decoded scalars ``start:stop`` (consecutive records): a step's scalars, one event each, make one
-    point; a tag logged again at the same step starts another."""
-    tags, values = scalars.tags[start:stop], scalars.values[start:stop]
-    steps, walls = scalars.steps[start:stop], scalars.walls[start:stop]
-    at = np.array(steps, np.int64)
-    if (at[1:] != at[:-1]).all():  # a step each: a point each
-        return [Point({tag: value}, step, wall) for tag, value, step, wall in zip(tags, values, steps, walls)]
-    points: list[Point] = []
-    metrics: dict[str, float] = {}
-    last = None
-    for tag, value, step, wall in zip(tags, values, steps, walls):
-        if step == last and tag not in metrics:
-            metrics[tag] = value
-        else:
-            metrics, last = {tag: value}, step
-            points.append(Point(metrics, step, wall))
-    return points
+def _by_tag(scalars: Scalars, start: int, stop: int) -> list[Series]:
+    """The decoded scalars ``start:stop`` (consecutive records) as one series per tag, in the order the tags first
+    come, each in file order."""
+    tags = scalars.tags[start:stop]
+    if not tags:
+        return []
+    rows: dict[str, list[int]] = {}
+    for i, tag in enumerate(tags, start):
+        rows.setdefault(tag, []).append(i)
+    if len(rows) == 1:  # one tag: the slices as they are
+        return [Series(tags[0], scalars.steps[start:stop], scalars.values[start:stop], scalars.walls[start:stop])]
+    return [Series(tag, scalars.steps[index], scalars.values[index], scalars.walls[index])
+            for tag, index in ((tag, np.array(index)) for tag, index in rows.items())]
 
 
 def _tensor_scalar(tensor: Any) -> float | None:

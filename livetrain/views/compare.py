@@ -22,7 +22,7 @@ from ..core.decimate import Decimator
 from ..core.history import History
 from ..core.steps import Trace
 from ..frames.base import PLOTTABLE
-from ..sources import find_logs, format_of, open_reader
+from ..sources import Series, find_logs, format_of, open_reader
 
 ALPHA = 0.5  #: an earlier run's line, faint under the live ones
 WIDTH = 1.5  #: its width in pixels (the live smoothed lines are 2, the epoch lines 3)
@@ -118,9 +118,11 @@ def _load_file(path: Path) -> History:
                              f".jsonl, .ndjson or .csv log, or an event file (events.out.tfevents.*)")
         return History.load(path)
     history = History()
-    for point in open_reader(path).read():
-        if point.metrics:
-            history.log(point.metrics, point.step, wall=point.wall, epoch=point.epoch)
+    for item in open_reader(path).read():
+        if isinstance(item, Series):
+            history.extend(item.tag, item.step, item.value, item.wall)
+        elif item.metrics:
+            history.log(item.metrics, item.step, wall=item.wall, epoch=item.epoch)
     return history
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livetrain.core.tfevents import EventFileWriter, frame
+from livetrain.sources.base import as_points
 from livetrain.sources.event_scalars import decode_scalars
 from livetrain.sources.events import EventsReader, event_class, frames
 
@@ -76,18 +77,23 @@ def test_a_tag_protobuf_rejects_is_not_taken_and_is_skipped_with_one_warning(tmp
     starts, ends, _ = frames(data)
     assert decode_scalars(data, np.array(starts), np.array(ends)).common.tolist() == [False, True]
     with pytest.warns(RuntimeWarning, match="not a TensorBoard Event"):
-        points = EventsReader(path).read()
+        points = as_points(EventsReader(path).read())
     assert [(p.step, p.metrics) for p in points] == [(1, {"loss": 0.5})]
 
 
-def test_a_steps_scalars_make_one_point_and_a_repeated_tag_starts_another(tmp_path):
+def test_the_scalars_between_two_other_records_come_as_one_series_per_tag_in_file_order(tmp_path):
     with EventFileWriter(tmp_path) as w:
         w.add_scalar("loss", 0.5, step=1, wall=10.0)
         w.add_scalar("acc", 0.25, step=1, wall=10.5)
         w.add_scalar("loss", 0.75, step=1, wall=11.0)  # logged twice at step 1: both are kept, in order
         w.add_image("sample", np.zeros((2, 2, 3), np.uint8), step=1)
         w.add_scalar("loss", 0.125, step=2, wall=12.0)
-    points = EventsReader(w.path).read()
-    assert [(p.step, p.metrics, p.wall) for p in points if p.metrics] == [
-        (1, {"loss": 0.5, "acc": 0.25}, 10.0), (1, {"loss": 0.75}, 11.0), (2, {"loss": 0.125}, 12.0)]
-    assert [p.step for p in points] == [1, 1, 1, 2]  # the image's point sits between, in file order
+    items = EventsReader(w.path).read()
+    assert [type(i).__name__ for i in items] == ["Series", "Series", "Point", "Series"]  # the image, in file order
+    loss, acc, image, later = items
+    assert (loss.tag, loss.step.tolist(), loss.value.tolist(), loss.wall.tolist()) == (
+        "loss", [1, 1], [0.5, 0.75], [10.0, 11.0])
+    assert (acc.tag, acc.step.tolist(), acc.value.tolist()) == ("acc", [1], [0.25])
+    assert image.step == 1 and image.records["sample"][0] == "image"
+    assert (later.tag, later.step.tolist(), later.value.tolist()) == ("loss", [2], [0.125])
+    assert loss.step.dtype == np.int64 and loss.value.dtype == np.float64
