@@ -88,3 +88,35 @@ def test_append_at_an_epoch_pads_the_gaps_so_epochs_stay_aligned():
     assert h["train"]["loss"][4] == 0.5 and h.epochs("train") == 5
     with pytest.raises(ValueError, match="epoch must be an int >= 0 or None, got -1"):
         h.append("train", {"loss": 1.0}, epoch=-1)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.floats(allow_nan=True, allow_infinity=True, width=32)),
+                max_size=40), st.integers(0, 40))
+def test_extend_adds_what_as_many_logs_would(rows, cut):
+    walls = [1000.0 + i for i in range(len(rows))]
+    logged, extended = History(), History()
+    for (step, value), wall in zip(rows, walls):
+        logged.log({"loss": value}, step, wall=wall)
+    cut = min(cut, len(rows))
+    for part in (slice(0, cut), slice(cut, None)):
+        steps = np.array([s for s, _ in rows[part]], np.int64)
+        extended.extend("loss", steps, [v for _, v in rows[part]], walls[part])
+    if not rows:
+        assert "loss" not in extended.steps
+        return
+    a, b = logged.steps["loss"], extended.steps["loss"]
+    assert a.step.tolist() == b.step.tolist() and a.wall.tolist() == b.wall.tolist()
+    np.testing.assert_array_equal(a.value, b.value)
+    assert logged.log({"loss": 0.0}) == extended.log({"loss": 0.0})  # the next step without one: one past the last
+
+
+def test_extend_rejects_bad_input_naming_it():
+    h = History()
+    with pytest.raises(TypeError, match="tags must be str"):
+        h.extend(3, [1], [0.5])
+    with pytest.raises(TypeError, match="1-d array of ints"):
+        h.extend("loss", [1.5], [0.5])
+    with pytest.raises(ValueError, match="one length"):
+        h.extend("loss", [1, 2], [0.5])
+    assert not h.steps
