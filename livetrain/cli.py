@@ -104,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     served.add_argument("--poll", type=float, default=0.1, help="seconds between two reads of the files")
     served.add_argument("--x", choices=["step", "wall", "relative"], default="step", help="the x axis")
     served.add_argument("--format", choices=list(FORMATS), help="the file's format when its name does not tell")
+    served.add_argument("--compare", nargs="+", type=Path, help="earlier runs (histories, logs or folders) drawn "
+                        "under the served ones on every page, a faint dashed line each")
     args = parser.parse_args(argv)
     if args.command == "watch":
         return _watch(args)

@@ -33,6 +33,7 @@ from tornado.ioloop import IOLoop
 from .core.callback import Callback
 from .core.history import History
 from .views.board import Board
+from .views.compare import Compare, load_runs
 from .watch import Watcher
 
 Batch = list[tuple[int, Mapping[str, Any]]]  # (step, logs) records, in the order they were read
@@ -50,8 +51,8 @@ class SessionBoard(Board):
         ['loss']
     """
 
-    def __init__(self, x: str = "step") -> None:
-        super().__init__(x=x, interval=0)
+    def __init__(self, x: str = "step", compare: Compare = None) -> None:
+        super().__init__(x=x, interval=0, compare=compare)
         self._out = None  # the session's document shows it, not a notebook output or page
 
     def _request(self) -> None:
@@ -86,12 +87,13 @@ class LiveServer(Callback):
 
     def __init__(self, path: str | os.PathLike[str], *, port: int = 5006, host: str = "127.0.0.1",
                  poll: float = 0.1, x: str = "step", format: str | None = None,
-                 allow_websocket_origin: Sequence[str] = ()) -> None:
+                 allow_websocket_origin: Sequence[str] = (), compare: Compare = None) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
             raise ValueError(f"port must be an int in 0..65535 (0: a free one), got {port!r}")
         if x not in ("step", "wall", "relative"):
             raise ValueError(f"x must be one of 'step', 'wall', 'relative', got {x!r}")
         self.x = x
+        self.compare = load_runs(compare)  #: the earlier runs under every page's live ones, read once
         self.watcher = Watcher(path, callbacks=[self], poll=poll, format=format)
         self.history = self.watcher.history  #: what every session draws
         self.runs: dict[str, tuple[str, str]] = {}  #: a folder's tag (``loss · a``) -> (its plot, its run)
@@ -183,7 +185,7 @@ class LiveServer(Callback):
 
     def _open(self, doc: Document) -> None:
         """A new page: a board of the whole history so far, then the records read meanwhile, then live ones."""
-        board = SessionBoard(x=self.x)
+        board = SessionBoard(x=self.x, compare=self.compare)
         session = _Session(doc, board)
         with self._lock:  # the history up to here is drawn now, the records after it queue up
             history = self.history
@@ -258,7 +260,8 @@ def _netloc(host: str) -> str:
 
 
 def serve(path: str | os.PathLike[str], *, port: int = 5006, host: str = "127.0.0.1", poll: float = 0.1,
-          x: str = "step", format: str | None = None, allow_websocket_origin: Sequence[str] = ()) -> LiveServer:
+          x: str = "step", format: str | None = None, allow_websocket_origin: Sequence[str] = (),
+          compare: Compare = None) -> LiveServer:
     """Serve a live board of every run in the folder ``path`` (or of one log file) on Bokeh's server, in a
     background thread, until :meth:`LiveServer.stop`; a page opened or reloaded later shows the whole history so far.
 
@@ -272,6 +275,8 @@ def serve(path: str | os.PathLike[str], *, port: int = 5006, host: str = "127.0.
         format: the format of a file whose name does not tell (see :class:`~livetrain.Watcher`).
         allow_websocket_origin: more ``host[:port]`` the page may be opened from (as ``bokeh serve``'s option: a
             name the page is reached by, e.g. a proxy's); ``localhost`` and ``127.0.0.1`` at ``port`` always may.
+        compare: earlier runs drawn under the live ones on every page, a faint dashed line each (as
+            :class:`~livetrain.Board`'s ``compare``: paths of histories, logs or folders, or histories); read once.
 
     Example:
         >>> import tempfile
@@ -281,5 +286,5 @@ def serve(path: str | os.PathLike[str], *, port: int = 5006, host: str = "127.0.
         >>> server.stop()
     """
     return LiveServer(path, port=port, host=host, poll=poll, x=x, format=format,
-                      allow_websocket_origin=allow_websocket_origin)
+                      allow_websocket_origin=allow_websocket_origin, compare=compare)
 

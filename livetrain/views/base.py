@@ -165,6 +165,8 @@ class LiveView(Callback, ABC):
             [0.9]
         """
         args, kwargs = self._settings
+        if "compare" in kwargs:  # the earlier runs as this view read them, not read from their files again
+            kwargs = {**kwargs, "compare": getattr(self, "compare", kwargs["compare"])}
         copy = type(self)(*args, **{**kwargs, "interval": 0})
         copy._out = None
         copy.phases_given = True  # the phases it shows are the live view's

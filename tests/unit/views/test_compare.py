@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from bokeh.document import Document
@@ -220,3 +221,37 @@ def test_hiding_a_run_from_one_legend_hides_it_in_every_panel(tmp_path):
             assert len([1 for tag, _ in after if tag == COMPARE_TAG + HOSTILE]) == 2  # in both panels
         finally:
             chrome.close()
+
+
+def test_a_replica_shares_the_earlier_runs_read_and_does_not_read_their_files_again(tmp_path):
+    log = tmp_path / "a.jsonl"
+    log.write_text('{"step": 1, "phase": "train", "metrics": {"loss": 0.5}}\n')
+    for view in (Board(compare=log), LinePlotsCallback(compare=log), ScalarsView(compare=log)):
+        log.unlink()  # a frame export long after: the file may be gone
+        copy = view.replica()
+        assert copy.compare == view.compare and copy.compare["a"] is view.compare["a"]
+        log.write_text('{"step": 1, "phase": "train", "metrics": {"loss": 0.5}}\n')
+
+
+def test_a_served_page_draws_the_earlier_runs_under_the_live_ones(tmp_path, folder):
+    from bokeh.client import pull_session
+    from bokeh.models import GlyphRenderer
+
+    from livetrain.serve import serve
+
+    (tmp_path / "live.jsonl").write_text('{"step": 1, "phase": "train", "metrics": {"loss": 0.5}}\n')
+    server = serve(tmp_path, port=0, poll=0.05, compare=folder / "c")
+    names: set = set()
+    try:
+        deadline = time.monotonic() + 60
+        while "train/loss · live" not in names and time.monotonic() < deadline:  # the live run's panel, once read
+            session = pull_session(url=server.url)
+            try:
+                names = {r.name for r in session.document.select({"type": GlyphRenderer})}
+            finally:
+                session.close()
+    finally:
+        server.stop()
+    assert {"train/loss · live", "train/loss · c"} <= names
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        serve(tmp_path, port=0, compare=tmp_path / "missing")
