@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from adapter_views import Broken, Spy
+from adapter_views import Broken, Spy, shown
 from fastai.callback.core import Callback as FastaiBase
 from fastai.callback.core import CancelFitException
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.metrics import accuracy
-from kernel_session import bokeh_displays, bokeh_models, pushes, stdout, streamed_rows
+from kernel_session import bokeh_displays, pushes, stdout
 from torch import nn
 
 import livetrain
@@ -148,16 +148,6 @@ def test_the_example_draws_live_in_a_kernel(kernel):
     assert bokeh_displays(run), "the Board is shown in the cell"
     ps = pushes(run)
     assert len(ps) >= 2, "the Board updated live"
-    valid = drawn(ps, "valid/accuracy")
+    valid = shown(ps)["valid/accuracy"]
     assert valid["y"] == pytest.approx(numbers["valid"]) and valid["x"] == numbers["steps"]
-    assert drawn(ps, "train/smooth_loss")["y"][-1] == pytest.approx(numbers["loss"][-1])
-
-
-def drawn(ps, tag: str) -> dict[str, list]:
-    """The rows of ``tag``'s line that reached the page: the source as it first arrived, then what was streamed."""
-    source = next(m for p in ps for m in bokeh_models(p.events)
-                  if m.get("name") == "ColumnDataSource" and m["attributes"].get("name") == f"livetrain:scalars:{tag}")
-    rows = {c: list(v) for c, v in source["attributes"]["data"]["entries"]}
-    for c, v in streamed_rows(ps, source["id"]).items():
-        rows[c].extend(v)
-    return rows
+    assert shown(ps)["train/smooth_loss"]["y"][-1] == pytest.approx(numbers["loss"][-1])

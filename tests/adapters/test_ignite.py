@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from adapter_views import Broken, Spy
+from adapter_views import Broken, Spy, shown
 from ignite.engine import Events, create_supervised_evaluator, create_supervised_trainer
 from ignite.metrics import Accuracy, Loss, RunningAverage
-from kernel_session import bokeh_displays, bokeh_models, pushes, stdout, streamed_rows
+from kernel_session import bokeh_displays, pushes, stdout
 from torch import nn
 
 import livetrain
@@ -139,17 +139,7 @@ def test_the_example_draws_live_in_a_kernel(kernel):
     assert bokeh_displays(run), "the Board is shown in the cell"
     ps = pushes(run)
     assert len(ps) >= 2, "the Board updated live"
-    val = drawn(ps, "val/accuracy")
+    val = shown(ps)["val/accuracy"]
     assert val["y"] == pytest.approx(numbers["val"]) and val["x"] == [numbers["steps"][-1] / 2, numbers["steps"][-1]]
-    loss = drawn(ps, "train/loss")
+    loss = shown(ps)["train/loss"]
     assert loss["y"][-1] == pytest.approx(numbers["loss"][-1]) and loss["x"][-1] == numbers["steps"][-1]
-
-
-def drawn(ps, tag: str) -> dict[str, list]:
-    """The rows of ``tag``'s line that reached the page: the source as it first arrived, then what was streamed."""
-    source = next(m for p in ps for m in bokeh_models(p.events)
-                  if m.get("name") == "ColumnDataSource" and m["attributes"].get("name") == f"livetrain:scalars:{tag}")
-    rows = {c: list(v) for c, v in source["attributes"]["data"]["entries"]}
-    for c, v in streamed_rows(ps, source["id"]).items():
-        rows[c].extend(v)
-    return rows
