@@ -52,8 +52,8 @@ FRAMEWORKS = tuple(RUNS)
 PACKAGES = {"lightning": "lightning", "keras": "keras", "hf": "transformers", "ignite": "pytorch-ignite",
             "fastai": "fastai", "accelerate": "accelerate"}
 GOAL = 0.01  # the overhead per step, as a fraction of the step without livetrain
-RUN_S = 7.0  # about how long each run trains: as many epochs as that takes
-SETTLED_S = 3.5  # the steps of a run's first seconds are left out: its board's panels are made then (one-off)
+RUN_S = 8.0  # about how long each run trains: as many epochs as that takes
+SETTLED_S = 4.5  # the steps of a run's first seconds are left out: its board's panels are made then (one-off)
 
 
 def tick_on_steps(name: str, ticks: list[float]) -> None:

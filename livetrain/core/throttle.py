@@ -77,7 +77,7 @@ class Throttle:
     """
 
     def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.005,
-                 burst: float = 0.03) -> None:
+                 burst: float = 0.01) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= 1:
