@@ -149,7 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
     set_transport("none")
     try:
         server = serve(args.path, port=args.port, host=args.host, poll=args.poll, x=args.x, format=args.format,
-                       allow_websocket_origin=args.allow_websocket_origin)
+                       allow_websocket_origin=args.allow_websocket_origin, compare=args.compare)
     except (OSError, ValueError) as exc:
         print(f"livetrain serve: {exc}", file=sys.stderr)
         return 2

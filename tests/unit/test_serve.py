@@ -127,6 +127,35 @@ def test_the_command_serves_the_page_until_ctrl_c(tmp_path):
     assert "livetrain serve: stopped (1 run(s))" in out and "Traceback" not in out, out
 
 
+def test_the_command_draws_earlier_runs_under_the_live_ones_and_names_a_missing_one(tmp_path):
+    from bokeh.models import GlyphRenderer
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "a.jsonl").write_text('{"step": 0, "metrics": {"loss": 0.5}}\n')
+    old = tmp_path / "old.jsonl"
+    old.write_text('{"step": 0, "metrics": {"loss": 0.9}}\n')
+    command = [sys.executable, "-m", "livetrain.cli", "serve", str(root), "--port", "0", "--compare"]
+    missing = subprocess.run([*command, str(tmp_path / "gone")], capture_output=True, text=True, timeout=WAIT)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    server = subprocess.Popen([*command, str(old)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", server.stdout.readline())[0]
+
+        def both():
+            session = pull_session(url=url)
+            try:
+                return {"loss · a", "loss · old"} <= {r.name for r in session.document.select({"type": GlyphRenderer})}
+            finally:
+                session.close()
+
+        until(both, "the live run's line and the earlier run's")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, _ = server.communicate(timeout=WAIT)
+    assert server.returncode == 0, out
+
+
 def test_pages_from_this_machine_and_the_names_allowed_may_connect(tmp_path):
     def handshake(port, origin):  # the browser's websocket upgrade, from a page at ``origin``
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
