@@ -1,5 +1,6 @@
 """``livetrain.watch`` in a real JupyterLab page (Chromium): a JSONL log that another process writes while the
-kernel is busy elsewhere is drawn live, row after row, and the page ends with every value written."""
+kernel is busy elsewhere is drawn live, row after row, and the page ends with every value written. The log grows
+for 8 s: a page under load may take a few seconds to draw the first panel (the kernel sends it within 0.1 s)."""
 from browser_harness import run_in_browser
 
 SOURCE = "livetrain:scalars:train/loss"
@@ -13,7 +14,7 @@ import json, time
 for step in range({STEPS}):
     with open("run.jsonl", "a") as f:
         f.write(json.dumps({{"step": step, "phase": "train", "metrics": {{"loss": 1 / (step + 1)}}}}) + "\\\\n")
-    time.sleep(0.05)
+    time.sleep(0.1)
 '''])
 writer.wait()
 time.sleep(1.0)

@@ -74,7 +74,7 @@ def test_push_announces_the_whole_plot_about_once_a_second_and_at_the_end(kernel
 
 def test_the_widget_transport_sends_the_document_then_one_message_per_update(widget_kernel):
     shown = widget_kernel.run(SHOW.format(epochs=12))
-    trained = widget_kernel.run(TRAIN.format(epochs=12, pause=0.15))
+    trained = widget_kernel.run(TRAIN.format(epochs=12, pause=0.25))
     source = stdout(trained).split()[-1]
     # shown once; its final state replaces it in place
     assert [m.msg_type for m in bokeh_displays(shown + trained)] == ["display_data", "update_display_data"]
@@ -88,7 +88,7 @@ def test_the_widget_transport_sends_the_document_then_one_message_per_update(wid
     assert any(f'data-livetrain-plot="{channel["plot"]}"' in h for h in html)
     updates = custom_messages(trained)
     assert [u.content["data"]["content"]["seq"] for u in updates] == list(range(1, len(updates) + 1))
-    assert len(updates) >= 6
+    assert len(updates) >= 3  # 3 s of training: at least one a second (the budget may defer more), and the last
     received = []
     for u in updates:  # each update is whole in one message: the patch's JSON, then its buffers
         patch = json.loads(u.buffers[0])
