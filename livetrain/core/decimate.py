@@ -12,6 +12,8 @@ import numpy as np
 
 #: The smoothing weights the page offers (0: none; 0.6: TensorBoard's default). Each other stop is one more column.
 STOPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
+#: :meth:`Decimator.add` takes this many points or fewer one at a time, in Python: a push's few new points
+FEW = 16
 
 
 def gaps(values: np.ndarray, limit: float = math.inf) -> np.ndarray:
@@ -157,9 +159,12 @@ class Decimator:
                                                                  *new])
             self.count = self.buckets = self.count + m
             return Update(first, self._rows(first, self.buckets))
-        for at in range(0, m, self.CHUNK):
-            self._add(np.column_stack([np.arange(self.count, self.count + min(m - at, self.CHUNK), dtype=float),
-                                       *(v[at:at + self.CHUNK] for v in new)]))
+        if m <= FEW:  # a push's few points: one at a time, in Python (numpy's cost per call outweighs its speed)
+            self._add_each(self.count, [column.tolist() for column in new])
+        else:
+            for at in range(0, m, self.CHUNK):
+                self._add(np.column_stack([np.arange(self.count, self.count + min(m - at, self.CHUNK), dtype=float),
+                                           *(v[at:at + self.CHUNK] for v in new)]))
         if self.level != level:
             return Update(0, self.page(), reset=True)
         return Update(first * self.rows_per_bucket, self._rows(first, self.buckets))
@@ -194,6 +199,28 @@ class Decimator:
             reduced[:, 0] = self._combine(self._buckets[:, first], reduced[:, 0])
         self._buckets[:, first:first + len(starts)] = reduced
         self.buckets = first + len(starts)
+
+    def _add_each(self, index: int, columns: list[list[float]]) -> None:
+        """:meth:`_add` for a few points (``columns``: the key's values first), the first of them point ``index``:
+        each joins the last bucket or starts the next (a strictly smaller or larger key takes the bucket's extreme,
+        so the first of equal ones keeps it; a gap never beats a number)."""
+        self.count += len(columns[0])
+        while -(-self.count >> self.level) * self.rows_per_bucket > self.budget:
+            self._merge()
+        limit, buckets = self.limit, self._buckets
+        for row in zip(range(index, self.count), *columns):
+            key, bucket = row[1], row[0] >> self.level
+            if bucket >= self.buckets:
+                buckets[:, bucket] = row
+                self.buckets = bucket + 1
+                continue
+            if abs(key) <= limit:  # not a gap (NaN, infinite or beyond the limit)
+                low, high = buckets[0, bucket, 1], buckets[1, bucket, 1]
+                if key < low or not abs(low) <= limit:
+                    buckets[0, bucket] = row
+                if key > high or not abs(high) <= limit:
+                    buckets[1, bucket] = row
+            buckets[2, bucket] = row
 
     def _rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The page rows of buckets ``start`` to ``stop``: one per bucket at level 0, else its three points in order."""

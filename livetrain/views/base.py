@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from bokeh.model import Model
-from bokeh.models import ColumnDataSource
 
 from ..core.callback import Callback
 from ..core.checks import names
@@ -368,69 +367,6 @@ class LatestValuesView(LatestEpochView):
         with self.throttle.lock:
             self._latest.update(latest)
         return True
-
-
-class StreamColumn(list):
-    """A ``list`` that compares equal to itself without walking its items.
-
-    On every ``ColumnDataSource.stream``, Bokeh compares each column before and after the
-    change (``Property.matches``, plain ``==``). For lists that walks every item, so a
-    stream's cost grows with the history. After a stream both sides are this same object,
-    and identity settles it in O(1).
-
-    Example:
-        >>> from bokeh.models import ColumnDataSource
-        >>> src = ColumnDataSource({"x": StreamColumn()})
-        >>> src.stream({"x": [1, 2]}); type(src.data["x"]).__name__, src.data["x"]
-        ('StreamColumn', [1, 2])
-    """
-
-    __slots__ = ()
-
-    def __eq__(self, other: Any) -> bool:
-        return self is other or list.__eq__(self, other)
-
-    def __ne__(self, other: Any) -> bool:
-        return not self.__eq__(other)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like list
-
-
-def stream_columns(*columns: str) -> dict[str, StreamColumn]:
-    """Empty columns for a streamed source.
-
-    Example:
-        >>> stream_columns("epoch", "loss")
-        {'epoch': [], 'loss': []}
-    """
-    return {n: StreamColumn() for n in columns}
-
-
-def stream_rows(source: ColumnDataSource, rows: list[tuple[Any, ...]], count: int | None = None) -> None:
-    """Stream the first ``count`` of ``rows`` (default: all; one value per column of ``source``, in its order) and
-    take them out of ``rows``, all or nothing: whatever stops it, even a ``KeyboardInterrupt``, the columns keep one
-    length, and the rows not streamed stay in ``rows`` for the next call. Rows appended to ``rows`` meanwhile (by
-    another thread) stay there.
-
-    Example:
-        >>> src, rows = ColumnDataSource(stream_columns("x", "y0")), [(1, 0.5), (2, 0.25)]
-        >>> stream_rows(src, rows); src.data, rows
-        ({'x': [1, 2], 'y0': [0.5, 0.25]}, [])
-    """
-    n, names = len(rows) if count is None else count, list(source.data)
-    if not n:
-        return
-    before = len(source.data[names[0]])
-    try:
-        source.stream({name: list(column) for name, column in zip(names, zip(*rows[:n]))})
-        del rows[:n]
-    except BaseException:
-        if {len(column) for column in source.data.values()} == {before + n}:
-            del rows[:n]  # streamed, only what followed was cut short (the caller holds the lock: no row came since)
-        else:
-            for column in source.data.values():
-                del column[before:]
-        raise
 
 
 def saved_keys(history: History, keys: Sequence[str] | None, phases: Sequence[str] | None,

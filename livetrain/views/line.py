@@ -31,7 +31,8 @@ from ..core.metrics import to_float
 from ..core.steps import read_numbers
 from ..core.throttle import run_again
 from ..frames.base import BEST_FILTER, plotted
-from .base import LiveView, saved_keys, stream_columns, stream_rows
+from .base import LiveView, saved_keys
+from .columns import stream_columns, stream_rows
 from .compare import ALPHA, COMPARE_TAG, DASHES, WIDTH, Compare, epoch_points, load_runs, page, toggle
 
 _PHASE_COLORS = {"train": "#d62728", "test": "#1f77b4", "val": "#1f77b4", "valid": "#1f77b4",

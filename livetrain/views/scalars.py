@@ -35,7 +35,8 @@ from ..core.decimate import STOPS, Decimator, Smoother, Update
 from ..core.history import History
 from ..core.steps import Trace, check_number
 from ..frames.base import PLOTTABLE
-from .base import LiveView, StreamColumn
+from .base import LiveView
+from .columns import StreamColumn, grow, patch_rows
 from .compare import ALPHA, COMPARE_TAG, DASHES, RUN_TAG, WIDTH, Compare, load_runs, page, tag_points, toggle
 from .line import LinePlotsCallback
 
@@ -189,9 +190,9 @@ class _Series:
             changed = [i for i in range(max(patched, 0))  # the last bucket's rows: mostly only its last point moved
                        if any(not _same(old[c][update.start + i], rows[c][i]) for c in self.columns)]
             if changed:
-                self.source.patch({c: [(update.start + i, rows[c][i]) for i in changed] for c in self.columns})
+                patch_rows(self.source, {c: [(update.start + i, rows[c][i]) for i in changed] for c in self.columns})
             if update.length > patched:
-                self.source.stream({c: rows[c][patched:] for c in self.columns})
+                grow(self.source, {c: rows[c][patched:] for c in self.columns})
 
 
 class ScalarPanel:

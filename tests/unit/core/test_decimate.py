@@ -18,9 +18,10 @@ def apply(page: dict[str, list], update: Update) -> None:
         column.extend(values.tolist())
 
 
-def feed(values: np.ndarray, budget: int, chunks: list[int]) -> tuple[Decimator, dict[str, list]]:
+def feed(values: np.ndarray, budget: int, chunks: list[int], limit: float = math.inf
+         ) -> tuple[Decimator, dict[str, list]]:
     """Decimate ``values`` (x: their index) arriving in ``chunks``; the decimator and the page it keeps."""
-    d, page, at = Decimator(budget), {}, 0
+    d, page, at = Decimator(budget, limit=limit), {}, 0
     for n in chunks:
         apply(page, d.add({"x": np.arange(at, at + n, dtype=float), "y": values[at:at + n]}))
         at += n
@@ -72,13 +73,20 @@ def test_the_page_stays_within_budget_and_keeps_each_buckets_extremes_and_the_la
     assert page["x"] == sorted(page["x"])
 
 
-def test_appending_gives_the_same_page_as_one_call_with_all_points():
+@pytest.mark.parametrize("limit", [math.inf, 1e154])
+@pytest.mark.parametrize("few", [False, True])
+def test_appending_gives_the_same_page_as_one_call_with_all_points(limit, few):
     rng = np.random.default_rng(0)
     values = rng.normal(size=20_000)
     values[rng.integers(0, len(values), 300)] = np.nan
     values[5000:5100] = np.inf
-    _, one = feed(values, 300, [len(values)])
-    d, many = feed(values, 300, random_chunks(len(values), rng))
+    values[7000:7050:3] = -1e200  # a gap only beyond the limit
+    values[9000:9200] = np.where(rng.random(200) < 0.5, np.nan, rng.normal(size=200))  # buckets of gaps and numbers
+    chunks = [int(c) for c in rng.integers(1, 17, size=3000)] if few else random_chunks(len(values), rng)
+    chunks = [*chunks[:np.searchsorted(np.cumsum(chunks), len(values))], 0]
+    chunks[-1] = len(values) - sum(chunks[:-1])  # taken a few points at a time (one by one in Python) or mixed
+    _, one = feed(values, 300, [len(values)], limit)
+    d, many = feed(values, 300, chunks, limit)
     np.testing.assert_array_equal(np.array(many["y"]), np.array(one["y"]))
     assert many["x"] == one["x"]
     np.testing.assert_array_equal(d.page()["y"], np.array(many["y"]))
