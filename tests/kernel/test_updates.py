@@ -108,11 +108,11 @@ cb.on_train_end(h)
     elapsed = float(stdout(run).split()[-1])
     assert 1.9 <= elapsed <= 3.0
     ps = pushes(run)
-    assert 5 <= len(ps) <= 30, len(ps)
+    assert 3 <= len(ps) <= 30, len(ps)  # 5,000 rows a second: each push is large, so about one a second
     sent = [p.messages[0].sent_at for p in ps]
     gaps = sorted(b - a for a, b in zip(sent, sent[1:]))
-    # pushes come every 0.1 s, less often if they would take over 2 % of a CPU, and at least once a second (a loaded
-    # machine, as CI's two test workers make it, may stall the kernel once)
+    # pushes come every 0.1 s, less often if they would take over 0.5 % of a CPU, and at least once a second (a
+    # loaded machine, as CI's two test workers make it, may stall the kernel once)
     assert gaps[len(gaps) * 9 // 10] <= 1.25 and gaps[-1] <= 1.6, gaps
     assert streamed_rows(ps, ids["batch_train"])["y0"] == [float(i) for i in range(10000)]
     assert streamed_rows(ps, ids["train"])["y0"] == [float(i) for i in range(99, 10000, 100)]
