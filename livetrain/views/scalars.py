@@ -36,7 +36,7 @@ from ..core.history import History
 from ..core.steps import Trace, check_number
 from ..frames.base import PLOTTABLE
 from .base import LiveView
-from .columns import StreamColumn, grow, patch_rows
+from .columns import StreamColumn, grow, patch_rows, refill
 from .compare import ALPHA, COMPARE_TAG, DASHES, RUN_TAG, WIDTH, Compare, load_runs, page, tag_points, toggle
 from .line import LinePlotsCallback
 
@@ -182,7 +182,7 @@ class _Series:
         for update in staged:
             have = len(self.source.data["x"])
             if update.reset:
-                self.source.data = {c: StreamColumn(update.rows[c].tolist()) for c in self.columns}
+                refill(self.source, {c: update.rows[c].tolist() for c in self.columns})
                 continue
             patched = have - update.start
             rows = {c: update.rows[c].tolist() for c in self.columns}

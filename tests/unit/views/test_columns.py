@@ -5,7 +5,7 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
-from livetrain.views.columns import StreamColumn, grow, patch_rows, stream_columns
+from livetrain.views.columns import StreamColumn, grow, patch_rows, refill, stream_columns
 
 
 def shown(columns: dict) -> tuple[ColumnDataSource, Document, list]:
@@ -26,7 +26,7 @@ def wire(events: list) -> list:
     return out
 
 
-def test_grow_and_patch_rows_send_what_bokehs_stream_and_patch_send():
+def test_grow_patch_rows_and_refill_send_what_bokehs_stream_patch_and_data_send():
     ours, _, ours_events = shown(stream_columns("x", "y"))
     bokehs, _, bokehs_events = shown(stream_columns("x", "y"))
     for new in ({"x": [1.0, 2.0], "y": [0.5, 0.25]}, {"x": [3.0], "y": [float("nan")]}):
@@ -38,6 +38,10 @@ def test_grow_and_patch_rows_send_what_bokehs_stream_and_patch_send():
     assert [type(e).__name__ for e in ours_events] == ["ColumnsStreamedEvent"] * 2 + ["ColumnsPatchedEvent"]
     assert wire(ours_events) == wire(bokehs_events)
     assert dict(ours.data) == dict(bokehs.data) == {"x": [1.0, 2.0, 3.5], "y": [0.75, 0.25, 0.125]}
+    refill(ours, {"x": [0.0, 9.0], "y": [1.0, 2.0]})  # the buckets doubled: the page gets the whole copy again
+    bokehs.data = {"x": StreamColumn([0.0, 9.0]), "y": StreamColumn([1.0, 2.0])}
+    assert type(ours_events[-1]).__name__ == "ColumnDataChangedEvent"
+    assert wire(ours_events) == wire(bokehs_events) and dict(ours.data) == dict(bokehs.data)
     assert all(type(c) is StreamColumn for c in ours.data.values())  # still compared in O(1) by the next stream
 
 
