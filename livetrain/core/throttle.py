@@ -76,7 +76,7 @@ class Throttle:
         2
     """
 
-    def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.005,
+    def __init__(self, action: Callable[[], None], interval: float = 0.1, budget: float = 0.003,
                  burst: float = 0.01) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
