@@ -185,18 +185,22 @@ class Decimator:
             self._merge()
         first = int(points[0, 0]) >> self.level
         bucket = points[:, 0].astype(np.int64) >> self.level
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        ends = np.r_[starts[1:], len(bucket)] - 1
-        where = np.arange(len(points))
+        starts = np.concatenate(([0], np.flatnonzero(bucket[1:] != bucket[:-1]) + 1))
+        ends = np.append(starts[1:], len(bucket)) - 1
+        where, key = np.arange(len(points)), points[:, 1]
+        gap = gaps(key, self.limit)
         picks = []
         for sign in (1.0, -1.0):
-            v = self._compared(points, sign)
+            v = np.where(gap, math.inf, sign * key)  # as compared: a gap loses
             best = np.minimum.reduceat(v, starts)
             candidates = np.where(v == np.repeat(best, ends - starts + 1), where, len(where))
             picks.append(np.minimum.reduceat(candidates, starts))  # the first point holding the bucket's extreme
         reduced = np.stack([points[picks[0]], points[picks[1]], points[ends]])
         if self.buckets > first:  # the last bucket is partly filled: the first new one joins it
-            reduced[:, 0] = self._combine(self._buckets[:, first], reduced[:, 0])
+            old = self._buckets[:, first]
+            for i, sign in ((0, 1.0), (1, -1.0)):  # the new extreme only if strictly beyond the old one
+                if not self._compared_one(reduced[i, 0, 1], sign) < self._compared_one(old[i, 1], sign):
+                    reduced[i, 0] = old[i]
         self._buckets[:, first:first + len(starts)] = reduced
         self.buckets = first + len(starts)
 
@@ -236,6 +240,10 @@ class Decimator:
         """The key's values of ``rows`` as compared for a minimum (``sign`` 1) or maximum (-1): gaps lose."""
         v = rows[..., 1]
         return np.where(gaps(v, self.limit), math.inf, sign * v)
+
+    def _compared_one(self, value: float, sign: float) -> float:
+        """One key value as :meth:`_compared` compares it."""
+        return sign * float(value) if abs(value) <= self.limit else math.inf
 
     def _combine(self, early: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Buckets ``early`` followed by buckets ``late`` (each ``(3, ..., row)``) as one: the smaller of the two
