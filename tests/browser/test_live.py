@@ -74,8 +74,9 @@ def test_plot_updates_in_place_in_the_page_and_its_end_is_saved(app, transport):
     assert not res["comm_problems"], res
     if widget:
         assert res["live"] == "widget"  # drawn by livetrain's widget channel, not by pushes
-        # in steps from the first the page saw (the CPU budget may merge a few)
-        assert len(set(res["lengths"])) >= (EPOCHS - res["lengths"][0]) // 2, res
+        # in steps from the first the page saw, at least one a second (an epoch takes 0.25 s; a widget push costs a
+        # few ms, so the views' CPU budget, 0.3 % of a CPU, merges about three epochs into one update)
+        assert len(set(res["lengths"])) >= (EPOCHS - res["lengths"][0]) // 4, res
         assert res["late"] == [EPOCHS] * 8, res  # every view drawn late or mid-stream is complete
     else:
         check_saved(res)
