@@ -46,8 +46,9 @@ def test_a_thousand_batches_read_the_device_once_per_window_per_reader(views):
     windows = elapsed / POSTFIX_S + 1
     per_window = 1 + 2 * len(views)  # the progress bar's one transfer, and each view's, of each of the 2 metrics
     epoch_reads = 2 * 2 * 2  # each epoch's sums: 2 epochs x 2 phases x 2 metrics
+    forced = 2 * len(views) * (2 * 2 + 1)  # a view's push at once at each phase's end and at the flush, between windows
     reads = sum(READS.values())
-    assert reads <= per_window * windows + epoch_reads, (reads, dict(READS), f"{elapsed:.2f} s")
+    assert reads <= per_window * windows + epoch_reads + forced, (reads, dict(READS), f"{elapsed:.2f} s")
     assert reads < 200  # against 4,040 values returned: one read each would be 20 times more
     assert history["train"]["loss"] == pytest.approx([0.4995, 0.4995])
     assert history.steps["train/loss"].value[-1] == pytest.approx(0.999)  # the step traces hold every batch, read
