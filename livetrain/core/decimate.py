@@ -211,19 +211,16 @@ class Decimator:
         self.count += len(columns[0])
         while -(-self.count >> self.level) * self.rows_per_bucket > self.budget:
             self._merge()
-        limit, buckets = self.limit, self._buckets
+        buckets, compared = self._buckets, self._compared_one
         for row in zip(range(index, self.count), *columns):
             key, bucket = row[1], row[0] >> self.level
             if bucket >= self.buckets:
                 buckets[:, bucket] = row
                 self.buckets = bucket + 1
                 continue
-            if abs(key) <= limit:  # not a gap (NaN, infinite or beyond the limit)
-                low, high = buckets[0, bucket, 1], buckets[1, bucket, 1]
-                if key < low or not abs(low) <= limit:
-                    buckets[0, bucket] = row
-                if key > high or not abs(high) <= limit:
-                    buckets[1, bucket] = row
+            for i, sign in ((0, 1.0), (1, -1.0)):  # the new extreme only if strictly beyond the old one
+                if compared(key, sign) < compared(buckets[i, bucket, 1], sign):
+                    buckets[i, bucket] = row
             buckets[2, bucket] = row
 
     def _rows(self, start: int, stop: int) -> dict[str, np.ndarray]:

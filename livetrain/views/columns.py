@@ -75,8 +75,6 @@ def stream_rows(source: ColumnDataSource, rows: list[tuple[Any, ...]], count: in
         raise
 
 
-
-
 def _in_place(source: ColumnDataSource, names: Any) -> bool:
     """Whether ``source`` can change in place: every named column is one of its :class:`StreamColumn` columns, and
     no Python callback listens to its ``data`` (those need Bokeh's own path)."""
