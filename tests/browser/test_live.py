@@ -69,14 +69,15 @@ def test_plot_updates_in_place_in_the_page_and_its_end_is_saved(app, transport):
                          during=late_views if widget else None,
                          after=late_lengths if widget else saved_and_reloaded)
     assert res["final"] == EPOCHS
-    assert len(set(res["lengths"])) >= EPOCHS // 4, res  # grew step by step, not one final render
+    # grew step by step, not one final render: at least one update a second (the views' floor; an epoch takes
+    # 0.25 s) from the first length the page saw (a busy machine can show the cell a few epochs in)
+    assert len(set(res["lengths"])) >= max(2, (EPOCHS - res["lengths"][0]) // 4), res
     assert res["lengths"] == sorted(res["lengths"])
     assert not res["comm_problems"], res
     if widget:
         assert res["live"] == "widget"  # drawn by livetrain's widget channel, not by pushes
-        # in steps from the first the page saw, at least one a second (an epoch takes 0.25 s; a widget push costs a
-        # few ms, so the views' CPU budget, 0.3 % of a CPU, merges about three epochs into one update)
-        assert len(set(res["lengths"])) >= (EPOCHS - res["lengths"][0]) // 4, res
+        # a widget push costs a few ms, so the views' CPU budget, 0.3 % of a CPU, merges about three epochs into one
+        # update: the floor above is what is asked
         assert res["late"] == [EPOCHS] * 8, res  # every view drawn late or mid-stream is complete
     else:
         check_saved(res)
@@ -98,7 +99,7 @@ for e in range(12):
     h["train"]["corrects"].append(np.arange(4) + e); h["train"]["counts"].append(np.full(4, 20))
     h["train"]["recon"].append(np.random.rand(16, 1, 28, 28))
     board.on_epoch_end(e, "train", h)
-    time.sleep(0.25)
+    time.sleep(0.5)
 board.on_train_end(h)
 open("done.txt", "w").write("done")""",
 ]
@@ -109,7 +110,7 @@ def test_line_bar_and_image_views_all_update_live_in_one_jupyterlab_dashboard():
                          watch=("livetrain:vbar:train", "livetrain:hbar:train", "livetrain:image:train:recon"))
     assert res["final"] == 12 and len(set(res["lengths"])) >= 3, res
     for name in ("livetrain:vbar:train", "livetrain:hbar:train"):
-        assert res["updates"][name] >= 3, res  # patched in place, epoch after epoch
+        assert res["updates"][name] >= 3, res  # patched in place as the run goes (6 s: the floor is one a second)
         bars = res["data"][name]  # the keys corrects and counts, in their columns value0 and value1
         assert bars["value0"] == [11, 12, 13, 14] and bars["value1"] == [20] * 4
     assert res["updates"]["livetrain:image:train:recon"] >= 3, res  # the grid replaced in place
