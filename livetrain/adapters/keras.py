@@ -10,7 +10,7 @@ Caveats:
   running mean) is ``train/<metric>`` at the epoch's last step.
 - Keras's asynchronous batch dispatch is kept (``async_safe = True``): the batch hook runs in Keras's worker
   thread on the logs Keras has already read there, reads nothing itself and only notes them; every ``HAND_OVER``
-  seconds (and at the epoch's end) the batches noted are logged, in order.
+  seconds (and at the epoch's end) the batches noted are logged, in batch order.
 - Keras tells callbacks nothing about an exception or an interrupt: such a run is not ended by the callback (a
   notebook cell's end still leaves the views' last state).
 """
@@ -64,10 +64,12 @@ class KerasCallback(keras.callbacks.Callback):
         super().__init__()
         self.recorder = Recorder(callbacks, history=history, history_path=history_path)
         self._lock = threading.Lock()
-        self._begun: deque[int] = deque()  # the batches begun (main thread), whose ends are not logged yet
-        self._ends: deque[tuple[int, Mapping[str, Any] | None]] = deque()  # noted by the hook, not logged yet
+        self._ends: deque[tuple[int, Mapping[str, Any] | None, float]] = deque()  # noted by the hook, not logged yet
         self._due = 0.0  # when the ends noted are next logged
-        self._waiting: dict[int, Mapping[str, Any]] = {}  # ends that arrived before an earlier one
+        self._waiting: dict[int, tuple[Mapping[str, Any], float]] = {}  # ends that arrived before an earlier one
+        self._next = 0  # the batch whose end is logged next
+        self._steps: int | None = None  # batches an epoch, where Keras knows them
+        self._every = 1  # batches a step of Keras's (steps_per_execution): it reports the last of them
         self._offset = 0  # global steps before this epoch
         self._epoch = 0
         self._batches = 0  # batches of this epoch logged
@@ -75,48 +77,57 @@ class KerasCallback(keras.callbacks.Callback):
     @property
     def history(self) -> History:
         """The run's :class:`~livetrain.History` (the recorder's), with every batch that has ended."""
-        if self._ends:
+        if self._ends or self._waiting:
             self._drain()
         return self.recorder.history
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         traces = self.history.steps.values()
         self._offset = max((int(t.step[-1]) for t in traces if len(t)), default=0)
-        steps = self.params.get("steps")
+        steps = self._steps = self.params.get("steps")
+        self._every = max(int(getattr(self.model, "steps_per_execution", 1) or 1), 1)
         self.recorder.begin(epochs=self.params.get("epochs"), phases=["train", "val"],
                             steps={"train": steps} if steps else {})
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch, self._batches = epoch, 0
-
-    def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._begun.append(batch)  # the main thread, in order: the batch ends are logged in this order
+        self._next = self._after(-1)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._ends.append((batch, logs))  # only noted: they are logged in order, every HAND_OVER seconds
-        if time.monotonic() >= self._due:
+        now = time.monotonic()
+        self._ends.append((batch, logs, now))  # only noted: they are logged in order, every HAND_OVER seconds
+        if now >= self._due:
             self._drain()
 
+    def _after(self, batch: int) -> int:
+        """The batch whose end comes after ``batch``'s: Keras runs ``steps_per_execution`` batches at a time and
+        reports the last of them (the epoch's last execution may be short)."""
+        after, steps = batch + self._every, self._steps
+        return min(after, steps - 1) if steps and batch < steps - 1 else after
+
     def _drain(self, final: bool = False) -> None:
-        """Log the batch ends noted, in the order the batches began, up to the first whose earlier batch's end is
-        still on its way (``final``: all of them, Keras waited for its batch hooks)."""
+        """Log the batch ends noted, in batch order, up to the first whose earlier batch's end is still on its way
+        (Keras's worker threads may run two batch hooks out of order); an end held a whole ``HAND_OVER`` is logged
+        anyway (Keras may tune ``steps_per_execution`` as it trains). ``final``: all of them, Keras waited for its
+        batch hooks."""
         with self._lock:
-            self._due = time.monotonic() + HAND_OVER
+            now = time.monotonic()
+            self._due = now + HAND_OVER
+            waiting = self._waiting
             while self._ends:
-                batch, logs = self._ends.popleft()
-                self._waiting[batch] = logs or {}
-            while self._waiting:
-                first = min(self._waiting)
-                if not final and len(self._begun) > 1 and first >= self._begun[1]:
+                batch, logs, noted = self._ends.popleft()
+                waiting[batch] = logs or {}, noted
+            while waiting:
+                first = self._next if self._next in waiting else min(waiting)
+                logs, noted = waiting[first]
+                if not final and first > self._next and noted > now - HAND_OVER:
                     return
-                if self._begun:
-                    self._begun.popleft()
-                self._log_batch(first, self._waiting.pop(first))
-            if final:
-                self._begun.clear()
+                del waiting[first]
+                self._log_batch(first, logs)
 
     def _log_batch(self, batch: int, logs: Mapping[str, Any]) -> None:
-        steps = self.params.get("steps")
+        self._next = self._after(batch)
+        steps = self._steps
         done = min(batch + 1, steps or batch + 1)  # the last execution of steps_per_execution batches may be short
         self._batches = max(self._batches, done)
         self.recorder.log(logs, self._offset + done, epoch=self._epoch + (done / steps if steps else 0),

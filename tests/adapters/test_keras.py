@@ -3,6 +3,7 @@ global steps, Keras's async batch dispatch kept, a broken view, and the example 
 import json
 import os
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -107,13 +108,34 @@ def test_batch_ends_that_arrive_out_of_order_are_logged_in_order():
     callback.set_params({"epochs": 1, "steps": 3})
     callback.on_train_begin()
     callback.on_epoch_begin(0)
-    callback.on_train_batch_begin(0); callback.on_train_batch_begin(1)
     callback.on_train_batch_end(1, {"loss": 0.4})  # a worker thread got ahead of batch 0's
     assert "train/loss (running mean)" not in callback.history.steps
     callback.on_train_batch_end(0, {"loss": 0.5})
-    callback.on_train_batch_begin(2); callback.on_train_batch_end(2, {"loss": 0.3})
+    callback.on_train_batch_end(2, {"loss": 0.3})
     trace = callback.history.steps["train/loss (running mean)"]
     assert trace.step.tolist() == [1, 2, 3] and trace.value.tolist() == [0.5, 0.4, 0.3]
+
+
+def test_batch_ends_follow_steps_per_execution_and_an_end_held_too_long_is_logged_anyway():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=4)  # Keras reports batches 3, 7 and 9 (short)
+    callback = KerasCallback(callbacks=[])
+    callback.set_model(model)
+    callback.set_params({"epochs": 1, "steps": 10})
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    callback.on_train_batch_end(3, {"loss": 0.5})
+    callback.on_train_batch_end(9, {"loss": 0.3})  # ahead of batch 7's
+    assert callback.history.steps["train/loss (running mean)"].step.tolist() == [4]
+    callback.on_train_batch_end(7, {"loss": 0.4})
+    assert callback.history.steps["train/loss (running mean)"].step.tolist() == [4, 8, 10]
+
+    callback.on_epoch_end(0, {"loss": 0.3})
+    callback.on_epoch_begin(1)
+    callback.on_train_batch_end(7, {"loss": 0.2})  # batch 3's end never comes: not held past one hand-over
+    assert callback.history.steps["train/loss (running mean)"].step.tolist() == [4, 8, 10]
+    time.sleep(adapter.HAND_OVER)
+    assert callback.history.steps["train/loss (running mean)"].step.tolist() == [4, 8, 10, 18]
 
 
 def test_a_broken_view_does_not_stop_training():
