@@ -104,6 +104,9 @@ class Recorder:
                 return
             noted, history = self._noted, self._history
             self._due, self._in_hand = time.time() + HAND_OVER, True
+            each: list[Callback] | None = None  # the views told of every step (called directly: this runs per step)
+            last: list[Callback] = []  # those told of the last of consecutive steps with the same tags (reads_steps)
+            held: tuple[int, dict[str, Any]] | None = None  # that last step, not told yet
             try:
                 while noted:
                     metrics, step, epoch, wall, convert = noted.popleft()
@@ -116,11 +119,35 @@ class Recorder:
                     except Exception as exc:  # noqa: BLE001 - a value that is not a number must not stop training
                         self._warn("log", exc)
                         continue
-                    if self.drawing:
-                        self.begin()
-                        self._on_log(at, metrics)
+                    if each is None:
+                        each = self._listening()
+                        last = [cb for cb in each if cb.reads_steps]
+                        each = [cb for cb in each if not cb.reads_steps]
+                    if each:
+                        self._tell(each, at, metrics)
+                    if held is not None and held[1].keys() != metrics.keys():
+                        self._tell(last, *held)
+                    held = at, metrics
+                if held is not None:
+                    self._tell(last, *held)
             finally:
                 self._in_hand = False
+
+    def _tell(self, listeners: list[Callback], step: int, logs: dict[str, Any]) -> None:
+        """Each of ``listeners``' ``on_log``; one that raises is switched off (and left out of ``listeners``)."""
+        for cb in list(listeners):
+            try:
+                cb.on_log(step, logs, self._history)
+            except Exception as exc:  # noqa: BLE001 - a broken view must not stop training
+                listeners.remove(cb)
+                self.callbacks.switch_off(cb, "on_log", exc)
+
+    def _listening(self) -> list[Callback]:
+        """The views that take ``on_log`` (the run begun), or none on a process that does not draw."""
+        if not self.drawing:
+            return []
+        self.begin()
+        return self.callbacks.listening("on_log")
 
     def _on_log(self, step: int, logs: Mapping[str, Any]) -> None:
         self.safely("on_log", lambda: self.callbacks.on_log(step, logs, self._history))

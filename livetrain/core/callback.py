@@ -34,6 +34,10 @@ class Callback:
     """
 
     params: dict[str, Any] = {}
+    #: ``True`` for a view whose ``on_log`` only notes which tags changed and reads their new points from
+    #: ``history.steps`` later: of consecutive steps with the same tags handed over at once (an adapter hands a
+    #: tenth of a second of steps over at a time), it hears of the last only.
+    reads_steps: bool = False
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Receive the run's settings: ``epochs``, ``phases`` and ``steps`` (batches per phase, where known)."""
@@ -127,14 +131,35 @@ class CallbackList(Callback):
             >>> CallbackList([Callback()]).each("on_epoch_end", seen.append); len(seen)
             1
         """
-        default = getattr(Callback, hook, None) if skip_default else None
-        for cb in list(self.active):
-            if default is not None and getattr(type(cb), hook, default) is default:
-                continue  # not overridden, or a duck-typed callback without this optional hook
+        for cb in self.listening(hook) if skip_default else list(self.active):
             try:
                 call(cb)
             except Exception as exc:  # noqa: BLE001 - isolating callbacks is the point
-                self.active.remove(cb)
-                warnings.warn(f"livetrain: callback {type(cb).__name__}.{hook} raised "
-                              f"{type(exc).__name__}: {exc}. It is switched off; training goes on.",
-                              CallbackDisabledWarning, stacklevel=3)
+                self.switch_off(cb, hook, exc, stacklevel=3)
+
+    def listening(self, hook: str) -> list[Callback]:
+        """The active callbacks that override ``hook`` (a duck-typed callback without this optional hook does not).
+
+        Example:
+            >>> class Logs(Callback):
+            ...     def on_log(self, step, logs, history): pass
+            >>> [type(cb).__name__ for cb in CallbackList([Callback(), Logs()]).listening("on_log")]
+            ['Logs']
+        """
+        default = getattr(Callback, hook)
+        return [cb for cb in self.active if getattr(type(cb), hook, default) is not default]
+
+    def switch_off(self, cb: Callback, hook: str, exc: Exception, stacklevel: int = 2) -> None:
+        """Switch ``cb`` off after its ``hook`` raised ``exc``, with one warning naming them.
+
+        Example:
+            >>> import warnings; cbs = CallbackList([Callback()])
+            >>> with warnings.catch_warnings(record=True):
+            ...     warnings.simplefilter("always"); cbs.switch_off(cbs.active[0], "on_log", ValueError("boom"))
+            >>> cbs.active
+            []
+        """
+        if cb in self.active:
+            self.active.remove(cb)
+        warnings.warn(f"livetrain: callback {type(cb).__name__}.{hook} raised {type(exc).__name__}: {exc}. It is "
+                      f"switched off; training goes on.", CallbackDisabledWarning, stacklevel=stacklevel + 1)

@@ -260,6 +260,8 @@ class Board(LiveView):
         (['train', 'test'], ['train/loss', 'train/acc', 'test/acc'])
     """
 
+    reads_steps = True  #: on_log notes the tags; the push reads their new points from history.steps
+
     def __init__(self, tags: Sequence[str] | None = None, *, x: str = "step", ncols: int = 3,
                  interval: float = 0.1, compare: Compare = None) -> None:
         self.x, self.ncols = x, whole("ncols", ncols, minimum=1)

@@ -424,6 +424,8 @@ class ScalarsView(LiveView):
         [0.5, 0.25]
     """
 
+    reads_steps = True  #: on_log notes the tags; the push reads their new points from history.steps
+
     def __init__(self, tags: Sequence[str] | None = None, x: str = "step", *, phases: Sequence[str] | None = None,
                  smoothing: float = 0.6, width: int = 400, height: int = 260, ncols: int = 3,
                  interval: float = 0.1, compare: Compare = None) -> None:
@@ -573,6 +575,8 @@ def is_scalar(value: Any) -> bool:
         >>> is_scalar(0.5), is_scalar({"counts": [1], "edges": [0, 1]}), is_scalar([0.5])
         (True, False, False)
     """
+    if type(value) is float:  # the common case, checked inline: adapters ask it of every value of every step
+        return True
     try:
         check_number("", value)
     except TypeError:
