@@ -51,31 +51,54 @@ class Smoother:
     def add(self, values: Any) -> np.ndarray:
         """The smoothed values of the new ``values``: an array of shape ``(len(values), len(stops))``."""
         v = np.asarray(values, dtype=float).ravel()
+        if len(v) <= FEW // 2:  # a push's few points: one at a time, in Python (numpy's cost per call outweighs it)
+            return self._add_each(v.tolist())
         out = np.repeat(v[:, None], len(self.stops), axis=1)
         ok = ~gaps(v, self.limit)
         f = v[ok]
-        if not f.size:
-            return out
-        w = self.stops
-        s = (1 - w) * f[:, None]
-        s[0] += w * self._state
-        shift, power = 1, w.copy()
-        while shift < len(f):  # an inclusive scan of s[t] = w * s[t - 1] + (1 - w) * f[t], in log2(len(f)) steps
-            s[shift:] += power * s[:-shift]
-            shift, power = 2 * shift, power * power
+        if f.size:
+            out[ok] = np.concatenate([self._smooth(f[at:at + self.CHUNK]) for at in range(0, len(f), self.CHUNK)])
+        return out
+
+    CHUNK = 256  #: values smoothed at a time: ``w ** -CHUNK`` stays far from overflowing for every weight used
+
+    def _smooth(self, f: np.ndarray) -> np.ndarray:
+        """The smoothed values of ``f`` (no gaps), in closed form: ``s[k] = w ** k * (s[0] + (1 - w) * sum(f[j] *
+        w ** -j for j <= k))``, one cumulative sum instead of a scan."""
+        w, n = self.stops, len(f)
+        power = w ** np.arange(1, n + 1, dtype=float)[:, None]  # w ** k, shape (n, stops)
+        s = power * (self._state + (1 - w) * np.cumsum(f[:, None] / power, axis=0))
+        smoothed = s / (1 - w ** self._count * power)
         self._state = s[-1].copy()
-        counts = self._count + np.arange(1, len(f) + 1, dtype=float)
-        smoothed = s / (1 - w[None, :] ** counts[:, None])
         if not self._count:
             self._first = f[0]
-        self._count += len(f)
+        self._count += n
         if not math.isnan(self._first):  # a constant stretch from the start stays exact
             differs = f != self._first
-            same = int(np.argmax(differs)) if differs.any() else len(f)
+            same = int(np.argmax(differs)) if differs.any() else n
             smoothed[:same] = f[:same, None]
-            self._first = self._first if same == len(f) else math.nan
-        out[ok] = smoothed
-        return out
+            self._first = self._first if same == n else math.nan
+        return smoothed
+
+    def _add_each(self, values: list[float]) -> np.ndarray:
+        """:meth:`add` for a few values, one at a time."""
+        weights, limit = self.stops.tolist(), self.limit
+        state, count, first = self._state.tolist(), self._count, self._first
+        rows = []
+        for value in values:
+            if not abs(value) <= limit:  # a gap (NaN fails every comparison): its own value, not counted
+                rows.append([value] * len(weights))
+                continue
+            count += 1
+            state = [w * s + (1 - w) * value for w, s in zip(weights, state)]
+            first = value if count == 1 else first
+            if value == first:  # a constant stretch from the start stays exact
+                rows.append([value] * len(weights))
+            else:
+                first = math.nan
+                rows.append([s / (1 - w ** count) for w, s in zip(weights, state)])
+        self._state, self._count, self._first = np.array(state), count, first
+        return np.array(rows, dtype=float).reshape(len(values), len(weights))
 
 
 @dataclass(frozen=True)
@@ -154,13 +177,13 @@ class Decimator:
         if not self.columns:
             self.columns, self._buckets = names, np.empty((3, 2 * self.budget + 2, 1 + len(names)))
         level, first = self.level, self.count >> self.level  # the bucket the first new point goes in
-        if not level and self.count + m <= self.budget:  # every point is its own bucket: its smallest, largest, last
+        if m <= FEW:  # a push's few points: one at a time, in Python (numpy's cost per call outweighs its speed)
+            self._add_each(self.count, [column.tolist() for column in new])
+        elif not level and self.count + m <= self.budget:  # every point is its own bucket: smallest, largest, last
             self._buckets[:, first:first + m] = np.column_stack([np.arange(self.count, self.count + m, dtype=float),
                                                                  *new])
             self.count = self.buckets = self.count + m
             return Update(first, self._rows(first, self.buckets))
-        if m <= FEW:  # a push's few points: one at a time, in Python (numpy's cost per call outweighs its speed)
-            self._add_each(self.count, [column.tolist() for column in new])
         else:
             for at in range(0, m, self.CHUNK):
                 self._add(np.column_stack([np.arange(self.count, self.count + min(m - at, self.CHUNK), dtype=float),
