@@ -35,6 +35,45 @@ def test_a_step_only_notes_its_values_and_the_views_get_them_in_order_within_the
     assert seen.logs[3] == (4, {"train/loss": 0.25})
 
 
+def test_a_view_that_reads_steps_hears_of_the_last_of_each_run_of_steps_with_the_same_tags():
+    class Reads(Seen):
+        reads_steps = True
+
+        def on_log(self, step, logs, history):  # the whole series is there already
+            super().on_log(step, logs, history)
+            self.lengths.append(len(history.steps["train/loss"]))
+
+    every, last = Seen(), Reads()
+    last.lengths = []
+    rec = Recorder([every, last])
+    rec.log({"train/loss": 1.0}, step=0)  # handed over at once
+    for step in range(1, 5):
+        rec.log({"train/loss": 1.0 / step}, step=step)
+    rec.log({"val/loss": 0.5}, step=4)
+    rec.log({"train/loss": 0.1}, step=5)
+    rec.end()
+    assert [s for s, _ in every.logs] == [0, 1, 2, 3, 4, 4, 5]  # every step, in order
+    assert last.logs == [(0, {"train/loss": 1.0}), (4, {"train/loss": 0.25}), (4, {"val/loss": 0.5}),
+                         (5, {"train/loss": 0.1})]
+    assert last.lengths == [1, 5, 6, 6]  # told after the history has the step, maybe later ones too
+
+
+def test_a_view_whose_on_log_raises_is_switched_off_and_the_others_go_on():
+    class Broken(Callback):
+        def on_log(self, step, logs, history):
+            raise ValueError("boom")
+
+    seen, broken = Seen(), Broken()
+    rec = Recorder([broken, seen])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(3):
+            rec.log({"train/loss": float(step)}, step=step)
+        rec.end()
+    assert [s for s, _ in seen.logs] == [0, 1, 2] and rec.callbacks.active == [seen]
+    assert len([w for w in caught if "Broken.on_log raised ValueError: boom" in str(w.message)]) == 1
+
+
 def test_reading_the_history_or_ending_hands_over_everything_noted():
     seen = Seen()
     rec = Recorder([seen])
