@@ -40,6 +40,8 @@ class Smoother:
         ([1.0, 2.3333333333333335], [nan, 2.7142857142857144])
     """
 
+    CHUNK = 256  #: values smoothed at a time: ``w ** -CHUNK`` stays far from overflowing for every weight used
+
     def __init__(self, stops: tuple[float, ...] = STOPS[1:], limit: float = math.inf) -> None:
         if not all(0 <= w < 1 for w in stops):
             raise ValueError(f"smoothing weights must be in [0, 1), got {stops!r}")
@@ -59,8 +61,6 @@ class Smoother:
         if f.size:
             out[ok] = np.concatenate([self._smooth(f[at:at + self.CHUNK]) for at in range(0, len(f), self.CHUNK)])
         return out
-
-    CHUNK = 256  #: values smoothed at a time: ``w ** -CHUNK`` stays far from overflowing for every weight used
 
     def _smooth(self, f: np.ndarray) -> np.ndarray:
         """The smoothed values of ``f`` (no gaps), in closed form: ``s[k] = w ** k * (s[0] + (1 - w) * sum(f[j] *
