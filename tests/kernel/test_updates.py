@@ -111,9 +111,10 @@ cb.on_train_end(h)
     assert 3 <= len(ps) <= 30, len(ps)  # 5,000 rows a second: each push is large, so about one a second
     sent = [p.messages[0].sent_at for p in ps]
     gaps = sorted(b - a for a, b in zip(sent, sent[1:]))
-    # pushes come every 0.1 s, less often if they would take over 0.3 % of a CPU, and at least once a second (a
-    # loaded machine, as CI's two test workers make it, may stall the kernel once)
-    assert gaps[len(gaps) * 9 // 10] <= 1.25 and gaps[-1] <= 1.6, gaps
+    # pushes come every 0.1 s, less often if they would take over 0.3 % of a CPU, and at least once a second; a
+    # loaded machine, as CI's two test workers make it, may stall the kernel once: the worst gap may reach 1.6 s,
+    # every other stays within 1.25 s (with 3 gaps, a 90th percentile would be the worst one: CI saw 1.38 s)
+    assert gaps[-2] <= 1.25 and gaps[-1] <= 1.6, gaps
     assert streamed_rows(ps, ids["batch_train"])["y0"] == [float(i) for i in range(10000)]
     assert streamed_rows(ps, ids["train"])["y0"] == [float(i) for i in range(99, 10000, 100)]
     assert not [m for m in run if m.msg_type == "stream" and "IOPub" in m.content["text"]]
