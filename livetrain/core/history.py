@@ -17,7 +17,7 @@ import numpy as np
 
 from . import store
 from .steps import Records, Steps, Trace, check_number
-from .store import BIG, FORMAT, VERSION, big
+from .storeformat import BIG, FORMAT, VERSION, big
 
 __all__ = ["BIG", "FORMAT", "VERSION", "History"]
 
