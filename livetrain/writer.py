@@ -29,7 +29,6 @@ import functools
 import os
 import socket
 import sys
-import threading
 import time
 import warnings
 import weakref
@@ -42,14 +41,14 @@ import numpy as np
 
 from .core.callback import Callback, CallbackList
 from .core.distributed import is_rank_zero
+from .core.eventfiles import EventFiles
 from .core.history import History
 from .core.metrics import to_float, to_numpy
 from .core.modelsummary import summarize
 from .core.projector import Projector, embedding_files
 from .core.tbvalues import figure_pixels, image_hwc, scalar_of, step_of
-from .core.tfevents import EventFileWriter, histogram_buckets, pr_curve_data
+from .core.tfevents import histogram_buckets, pr_curve_data
 from .core.tfgraph import trace_graph
-from .core.throttle import IDLE_EXIT
 from .views.board import Board
 from .views.compare import Compare
 
@@ -100,61 +99,6 @@ def default_log_dir(comment: str = "") -> str:
     return os.path.join("runs", datetime.now().strftime("%b%d_%H-%M-%S") + "_" + socket.gethostname() + comment)
 
 
-class Background:
-    """Runs ``action`` in a helper thread, at most once per ``interval`` seconds after a :meth:`wake`; the caller never
-    waits for it (a :class:`~livetrain.core.throttle.Throttle` runs a due action in the caller's thread: here that
-    would make the training loop encode events, and wait for a JAX or torch value to be computed). :meth:`run` runs
-    it now, in the caller's thread; ``lock`` is held while it runs. The helper ends after ``IDLE_EXIT`` idle seconds.
-
-    Example:
-        >>> runs = []
-        >>> sync = Background(lambda: runs.append(1), interval=60)
-        >>> for _ in range(1000): sync.wake()  # one run, in the helper, within a minute
-        >>> sync.run(); runs  # or now, in this thread (then the helper has nothing left to do)
-        [1]
-    """
-
-    def __init__(self, action: Callable[[], object], interval: float) -> None:
-        self.action, self.interval = action, interval
-        self.lock = threading.Lock()  # one run at a time
-        self._wanted = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()  # the helper's start and end
-
-    def wake(self) -> None:
-        """Ask for a run in the helper, within ``interval`` seconds."""
-        if self._wanted.is_set():
-            return
-        self._wanted.set()
-        if self._thread is None:
-            with self._guard:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._serve, name="livetrain-events", daemon=True)
-                    self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            if not self._wanted.wait(IDLE_EXIT):
-                with self._guard:
-                    if not self._wanted.is_set():  # a wake() after this sees no helper and starts one
-                        self._thread = None
-                        return
-                continue
-            time.sleep(self.interval)  # gather the window's calls into one run
-            if self._wanted.is_set():  # else run() came first
-                try:
-                    self.run()
-                except Exception as exc:  # noqa: BLE001 - the helper must live on for the next calls
-                    warnings.warn(f"livetrain: writing events failed ({type(exc).__name__}: {exc})", RuntimeWarning,
-                                  stacklevel=1)
-
-    def run(self) -> None:
-        """Run the action now."""
-        with self.lock:
-            self._wanted.clear()
-            self.action()
-
-
 class SummaryWriter:
     """``torch.utils.tensorboard.SummaryWriter``, live: the same methods, arguments and value types; every call is
     recorded in :attr:`history`, drawn by a live :class:`~livetrain.views.board.Board` (one panel per tag, grouped by
@@ -195,25 +139,27 @@ class SummaryWriter:
         self.log_dir = str(log_dir or logdir or default_log_dir(comment))
         self.purge_step, self.max_queue, self.flush_secs = purge_step, max_queue, flush_secs
         self.filename_suffix = filename_suffix
-        self.write_to_disk = bool(write_to_disk) and is_rank_zero()  # a distributed run: rank 0 alone writes
         self.history = History() if history is None else history
         #: the live dashboard (``show=False``: none)
         self.board = Board(x=x, interval=interval, compare=compare) if show else None
         self._hooks = CallbackList([*([self.board] if self.board is not None else []), *callbacks])
-        self._files: dict[str, EventFileWriter] = {}  # sub-directory ("" for log_dir itself) -> its open file
-        self._pending: list[tuple[str, str, tuple]] = []  # (sub-directory, EventFileWriter method, arguments)
-        self._lock = threading.Lock()  # guards _pending
-        self._sync = Background(self._write_files, interval)  # files are written off the training thread
+        self._events = EventFiles(self.log_dir, filename_suffix, interval, self._warn) \
+            if write_to_disk and is_rank_zero() else None  # a distributed run: rank 0 alone writes
         self._projector = Projector(self.log_dir)  # add_embedding's files and their projector_config.pbtxt
         if purge_step is not None:
             self._warn("purge_step", "SummaryWriter(purge_step=...) is not supported; no events are purged")
-        if self.write_to_disk:
-            self._file("")  # the folder and its first event file exist from the start, as with torch
+        if self._events is not None:
+            self._events.open()  # the folder and its first event file exist from the start, as with torch
         if self.board is not None:
             self.board.show()  # in a notebook, the board appears in the cell that makes the writer
         atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- torch's methods -------------------------------------------------------------------------------------------
+
+    @property
+    def write_to_disk(self) -> bool:
+        """Whether event files are written: ``False`` if asked, on ranks other than 0, and once the disk failed."""
+        return self._events is not None and self._events.enabled
 
     def get_logdir(self) -> str:
         """The directory the event files go to.
@@ -507,7 +453,8 @@ class SummaryWriter:
         Example:
             >>> SummaryWriter(write_to_disk=False, show=False).flush()
         """
-        self._sync.run()
+        if self._events is not None:
+            self._events.flush()
         if self.board is not None:
             self.board.flush()
 
@@ -520,10 +467,8 @@ class SummaryWriter:
         Example:
             >>> with SummaryWriter(write_to_disk=False, show=False) as w: w.add_scalar("x", 1.0, 0)
         """
-        with self._sync.lock:
-            self._write_files()
-            self._each_file("close")
-            self._files.clear()
+        if self._events is not None:
+            self._events.close()
         if self.board is not None:
             self.board.flush()
         self._hooks.each("on_train_end", lambda cb: cb is self.board or cb.on_train_end(self.history))
@@ -555,11 +500,9 @@ class SummaryWriter:
              where: Mapping[str, tuple[str, str]]) -> None:
         wall = time.time() if walltime is None else float(walltime)
         step = self.history.log(metrics, step_of(global_step), wall=wall)
-        if self.write_to_disk:
-            with self._lock:
-                self._pending.extend((where[tag][0], "add_scalar", (where[tag][1], value, step, wall))
-                                     for tag, value in metrics.items())
-            self._sync.wake()
+        if self._events is not None and self._events.enabled:
+            self._events.put(*((where[tag][0], "add_scalar", (where[tag][1], value, step, wall))
+                               for tag, value in metrics.items()))
         self._hooks.on_log(step, metrics, self.history)
 
     def _record(self, tag: str, kind: str, value: Any, global_step: Any, walltime: float | None,
@@ -568,53 +511,14 @@ class SummaryWriter:
         method and its arguments), and tell the callbacks; returns the step used."""
         wall = time.time() if walltime is None else float(walltime)
         step = self.history.record(tag, kind, value, step_of(global_step), wall=wall)
-        if self.write_to_disk and event is not None:
-            with self._lock:
-                self._pending.append(event(step, wall))
-            self._sync.wake()
+        if self._events is not None and self._events.enabled and event is not None:
+            self._events.put(event(step, wall))
         self._hooks.on_log(step, {tag: value}, self.history)
         return step
 
     def _image(self, tag: str, picture: np.ndarray, global_step: Any, walltime: float | None) -> None:
         self._record(tag, "image", picture, global_step, walltime,
                      lambda step, wall: ("", "add_image", (tag, picture, step, wall)))
-
-    # -- event files -------------------------------------------------------------------------------------------------
-
-    def _file(self, sub: str) -> EventFileWriter | None:
-        """The open event file of sub-run ``sub`` (opened now if needed); ``None`` once the disk failed."""
-        if sub not in self._files:
-            try:
-                self._files[sub] = EventFileWriter(Path(self.log_dir, sub), self.filename_suffix)
-            except OSError as exc:
-                self._warn("disk", f"SummaryWriter cannot write event files in {self.log_dir!r} ({exc}); the board "
-                           f"and the history still get everything")
-                self.write_to_disk = False
-                return None
-        return self._files[sub]
-
-    def _write_files(self) -> None:
-        """The helper's action: write the queued events (reading the scalars now), then flush every file."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        for sub, method, args in pending:
-            file = self._file(sub) if self.write_to_disk else None
-            if file is None:
-                return
-            try:
-                if method == "add_scalar":
-                    tag, value, step, wall = args
-                    file.add_scalar(tag, to_float(tag, value), step, wall)
-                else:
-                    getattr(file, method)(*args)
-            except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others, nor training
-                self._warn(("file", method, args[0] if args else ""), f"writing {method[4:]} {args[0]!r} to the "
-                           f"event file failed ({type(exc).__name__}: {exc}); it is skipped")
-        self._each_file("flush")
-
-    def _each_file(self, method: str) -> None:
-        for file in list(self._files.values()):
-            getattr(file, method)()
 
     def _warn(self, topic: Any, message: str) -> None:
         if topic not in self._warned:
@@ -634,9 +538,8 @@ def _close_at_exit(ref: weakref.ref[SummaryWriter]) -> None:
     if writer is None:
         return
     try:
-        with writer._sync.lock:
-            writer._write_files()
-            writer._each_file("close")
+        if writer._events is not None:
+            writer._events.close()
         if writer.board is not None:
             writer.board.end()
     except Exception as exc:  # noqa: BLE001 - the interpreter is exiting: say so, and let it exit
