@@ -500,7 +500,7 @@ class SummaryWriter:
              where: Mapping[str, tuple[str, str]]) -> None:
         wall = time.time() if walltime is None else float(walltime)
         step = self.history.log(metrics, step_of(global_step), wall=wall)
-        if self._events is not None and self._events.enabled:
+        if self._events is not None:
             self._events.put(*((where[tag][0], "add_scalar", (where[tag][1], value, step, wall))
                                for tag, value in metrics.items()))
         self._hooks.on_log(step, metrics, self.history)
@@ -511,7 +511,7 @@ class SummaryWriter:
         method and its arguments), and tell the callbacks; returns the step used."""
         wall = time.time() if walltime is None else float(walltime)
         step = self.history.record(tag, kind, value, step_of(global_step), wall=wall)
-        if self._events is not None and self._events.enabled and event is not None:
+        if self._events is not None and event is not None:
             self._events.put(event(step, wall))
         self._hooks.on_log(step, {tag: value}, self.history)
         return step

@@ -133,7 +133,7 @@ class Recorder:
             finally:
                 self._in_hand = False
 
-    def _tell(self, listeners: list[Callback], step: int, logs: dict[str, Any]) -> None:
+    def _tell(self, listeners: list[Callback], step: int, logs: Mapping[str, Any]) -> None:
         """Each of ``listeners``' ``on_log``; one that raises is switched off (and left out of ``listeners``)."""
         for cb in list(listeners):
             try:
@@ -149,9 +149,6 @@ class Recorder:
         self.begin()
         return self.callbacks.listening("on_log")
 
-    def _on_log(self, step: int, logs: Mapping[str, Any]) -> None:
-        self.safely("on_log", lambda: self.callbacks.on_log(step, logs, self._history))
-
     def record(self, values: Mapping[str, Any], kind: str, step: int | None = None) -> None:
         """Non-scalar values of one ``kind`` (``"image"``, ``"histogram"``, ``"text"``, ``"hparams"``...), by tag,
         into ``history.records`` at ``step``, then the views' ``on_log``."""
@@ -161,9 +158,7 @@ class Recorder:
         at, history = step, self.history
         for tag, value in values.items():
             at = history.record(tag, kind, value, at)
-        if self.drawing:
-            self.begin()
-            self._on_log(at, values)  # type: ignore[arg-type]
+        self._tell(self._listening(), at, values)  # type: ignore[arg-type]
 
     def epoch_end(self, epoch: int, phase: str, values: Mapping[str, Any]) -> None:
         """``phase``'s values of ``epoch`` (0-based) into ``history[phase]``, then the views' ``on_epoch_end``."""

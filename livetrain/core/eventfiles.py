@@ -108,7 +108,9 @@ class EventFiles:
         return self._files[sub]
 
     def put(self, *events: Event) -> None:
-        """Queue ``events`` for the helper, which writes them within ``interval`` seconds."""
+        """Queue ``events`` for the helper, which writes them within ``interval`` seconds (none once the disk fails)."""
+        if not self.enabled:
+            return
         with self._lock:
             self._pending.extend(events)
         self._sync.wake()
